@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// The one test command (npm test): type check, lint, then every uvu test in ONE process
+// (tsx costs ~3 s per start). Ends with the line `N passed, N failed` that CI reads;
+// type-check and lint count as one check each so a red stage can never look green.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const stages = [];
+function run(name, cmd, args) {
+  const started = Date.now();
+  process.stdout.write(`\n== ${name}: ${cmd} ${args.join(' ')}\n`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  stages.push({ name, ok: r.status === 0, secs });
+  return r;
+}
+
+const bin = (n) => join('node_modules', '.bin', n);
+const only = process.argv.slice(2);
+if (only.length === 0) {
+  run('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+  run('lint', bin('biome'), ['check', '.']);
+}
+
+// uvu's own CLI takes one dir + pattern; list test files ourselves so nested folders work.
+function testFiles(dir) {
+  const out = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) {
+      if (e !== 'fixtures' && e !== 'helpers') out.push(...testFiles(p));
+    } else if (/\.test\.ts$/.test(e)) out.push(p);
+  }
+  return out.sort();
+}
+const files = only.length ? only : existsSync('test') ? testFiles('test') : [];
+// Stream the test output live and keep a copy to read uvu's totals from.
+const r = await new Promise((done) => {
+  const started = Date.now();
+  process.stdout.write(`\n== uvu: ${files.length} test files\n`);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/uvu-run.ts', ...files], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    process.stdout.write(d);
+  });
+  child.on('close', (status) => {
+    stages.push({ name: 'uvu', ok: status === 0, secs: ((Date.now() - started) / 1000).toFixed(1) });
+    done({ status, stdout });
+  });
+});
+
+const m = /Total:\s+(\d+)[\s\S]*?Passed:\s+(\d+)/.exec(r.stdout ?? '');
+const total = m ? Number(m[1]) : 0;
+let passed = m ? Number(m[2]) : 0;
+let failed = total - passed;
+if (!m || r.status !== 0) failed = Math.max(failed, 1);
+for (const s of stages.filter((s) => s.name !== 'uvu')) {
+  if (s.ok) passed += 1;
+  else failed += 1;
+}
+process.stdout.write(
+  `\n${stages.map((s) => `${s.name} ${s.ok ? 'ok' : 'FAILED'} (${s.secs}s)`).join(', ')}\n`,
+);
+if (total === 0) process.stdout.write('no uvu test ran\n');
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(failed === 0 && total > 0 ? 0 : 1);
