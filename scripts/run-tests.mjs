@@ -35,6 +35,8 @@ function testFiles(dir) {
   return out.sort();
 }
 const files = only.length ? only : existsSync('test') ? testFiles('test') : [];
+// Fetch the offline test helm once before uvu, so no test pays for it inside its timeout.
+run('test-helm', process.execPath, ['--import', 'tsx', 'scripts/lib/tools/test-helm.ts', '--prefetch']);
 // Stream the test output live and keep a copy to read uvu's totals from.
 const r = await new Promise((done) => {
   const started = Date.now();

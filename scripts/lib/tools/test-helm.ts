@@ -122,3 +122,17 @@ function errText(e: unknown): string {
   const x = e as { stderr?: string; message?: string };
   return (x.stderr?.trim() || x.message || String(e)).split('\n').slice(0, 3).join(' ');
 }
+
+// `node --import tsx scripts/lib/tools/test-helm.ts --prefetch`: the pre-step of scripts/run-tests.mjs.
+if (
+  process.argv[1] &&
+  import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/')) &&
+  process.argv.includes('--prefetch')
+) {
+  try {
+    process.stdout.write(`test helm: ${await testHelm()}\n`);
+  } catch (e) {
+    process.stderr.write(`test helm: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
