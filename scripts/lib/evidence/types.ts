@@ -27,6 +27,16 @@ export interface FlowSummary {
   alpn?: string[];
   /** TLS application data records were seen after the handshake. */
   applicationData?: boolean;
+  /** No SYN was captured (the flow began before the capture): client/server roles are inferred. */
+  midstream?: boolean;
+  /** How the client/server roles were decided: the SYN, the content, or the port heuristic. */
+  roleBasis?: 'syn' | 'content' | 'port';
+  /** HTTP/1 response status codes seen from the server, in order. */
+  httpStatuses?: number[];
+  /** Every HTTP/1 response seen is a 3xx redirect to an https:// Location (an `https` path's port 80). */
+  httpsRedirectOnly?: boolean;
+  /** What the classifier based its decision on, in words (e.g. "content-type application/grpc"). */
+  detail?: string;
 }
 
 export interface PassivePathEvidence {
@@ -36,6 +46,8 @@ export interface PassivePathEvidence {
   tlsFlows: number;
   plaintextFlows: number;
   plaintextBytes: number;
+  /** Caveats a reader of the evidence needs (e.g. flows attributed to every path sharing a port). */
+  notes?: string[];
 }
 
 /** One named check an active probe made, with what it saw (errors verbatim). */
