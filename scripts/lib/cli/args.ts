@@ -10,7 +10,14 @@ export function parseCli<T extends OptionSpec>(argv: string[], options: T, allow
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (e) {
-    const msg = (e as Error).message.replace(/^.*?: /, '');
+    const msg = (e as Error).message;
+    const ambiguous = /Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(msg);
+    if (ambiguous) {
+      throw new UsageError(`missing value for ${ambiguous[1]}`, `give a value: ${ambiguous[1]} <value>`);
+    }
+    const missing = /Option '(--[\w-]+)[^']*' argument missing/.exec(msg);
+    if (missing)
+      throw new UsageError(`missing value for ${missing[1]}`, `give a value: ${missing[1]} <value>`);
     throw new UsageError(msg.split('\n')[0] ?? msg, 'run with --help to see every option');
   }
   for (const [k, v] of Object.entries(parsed.values)) {

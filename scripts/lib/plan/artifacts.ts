@@ -1,0 +1,106 @@
+// The files a plan refers to (--output): kind config, Direktiv values, profile chart values and
+// rendered manifests, the cert-manager API check, the Envoy NodePort patch, the traffic workflow.
+// Rendering the profile chart needs helm, so it is injected; everything else is pure.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+import { envoyNodePorts, kindClusterYaml } from '../../../kind/cluster.ts';
+import { direktivPin } from '../../../kind/versions.ts';
+import { type DirektivImages, direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
+import type { Scenario } from '../../../scenarios/index.ts';
+import type { PlanOptions } from './build.ts';
+import { layout } from './layout.ts';
+import { renderPlan } from './render.ts';
+import type { Plan } from './types.ts';
+
+/** The pinned Direktiv images as the values generator takes them. */
+export function pinnedDirektivImages(): DirektivImages {
+  const split = (ref: string) => {
+    const noRegistry = ref.replace(/^docker\.io\//, '');
+    const at = noRegistry.lastIndexOf(':');
+    return { image: noRegistry.slice(0, at), tag: noRegistry.slice(at + 1) };
+  };
+  const i = direktivPin.images;
+  return {
+    flow: split(i.flow),
+    secrets: split(i.secrets),
+    api: split(i.api),
+    ui: split(i.ui),
+    functions: split(i.functions),
+    sidecar: i.sidecar,
+    initPod: i.initPod,
+  };
+}
+
+/** Values of charts/direktiv-tls-profile for a scenario (the chart derives everything else). */
+export function profileChartValues(s: Scenario): Record<string, unknown> {
+  return {
+    ...(s.profile ? { profile: s.profile } : { features: s.features }),
+    mode: s.mode,
+    namespace: s.namespace,
+    serviceNamespace: s.serviceNamespace,
+    ingressHost: s.ingressHost,
+  };
+}
+
+/** The cmctl-style functional check: a dry-run Certificate only passes a working webhook. */
+export function certManagerApiCheck(namespace = 'cert-manager'): Record<string, unknown> {
+  return {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: { generateName: 'direktiv-tls-apicheck-', namespace },
+    spec: {
+      dnsNames: ['apicheck.direktiv-tls.invalid'],
+      secretName: 'direktiv-tls-apicheck',
+      issuerRef: { name: 'direktiv-tls-apicheck' },
+    },
+  };
+}
+
+export function envoyNodePortPatch(): unknown[] {
+  return [
+    { op: 'replace', path: '/spec/type', value: 'NodePort' },
+    { op: 'replace', path: '/spec/ports/0/nodePort', value: envoyNodePorts.http },
+    { op: 'replace', path: '/spec/ports/1/nodePort', value: envoyNodePorts.https },
+  ];
+}
+
+export interface ArtifactInputs {
+  plan: Plan;
+  options: PlanOptions;
+  /** `helm template` of charts/direktiv-tls-profile for the scenario. */
+  renderProfile: (s: Scenario) => Promise<string>;
+  /** The traffic workflow (Direktiv v0.4.1 YAML) for the scenario. */
+  workflow?: (s: Scenario) => string;
+}
+
+/** Writes every file the plan names; returns their paths relative to `dir`. */
+export async function writeArtifacts(dir: string, a: ArtifactInputs): Promise<string[]> {
+  const files = new Map<string, string>();
+  files.set(layout.planText, renderPlan(a.plan));
+  files.set(layout.planJson, `${JSON.stringify(a.plan, null, 2)}\n`);
+  files.set(
+    layout.kindConfig,
+    kindClusterYaml({ httpPort: a.options.httpPort, httpsPort: a.options.httpsPort }),
+  );
+  files.set(layout.certManagerCheck, stringify(certManagerApiCheck()));
+  files.set(layout.envoyNodePortPatch, `${JSON.stringify(envoyNodePortPatch(), null, 2)}\n`);
+  for (const s of a.options.scenarios) {
+    files.set(
+      layout.direktivValues(s.name),
+      toValuesYaml(direktivValues(s, { images: pinnedDirektivImages() }), s),
+    );
+    files.set(
+      layout.profileValues(s.name),
+      `# charts/direktiv-tls-profile values for ${s.name}\n${stringify(profileChartValues(s))}`,
+    );
+    files.set(layout.profileManifests(s.name), await a.renderProfile(s));
+    if (a.workflow) files.set(layout.workflow(s.name), a.workflow(s));
+  }
+  for (const [rel, text] of files) {
+    const p = join(dir, rel);
+    await mkdir(dirname(p), { recursive: true });
+    await writeFile(p, text);
+  }
+  return [...files.keys()];
+}
