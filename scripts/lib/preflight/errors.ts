@@ -1,0 +1,31 @@
+/** A preflight check failed: `message` says what is wrong, `hint` what to do. */
+export class PreflightError extends Error {
+  readonly hint: string;
+  /** Which check failed: docker, memory, ports, tools, images, cluster. */
+  readonly check: string;
+  constructor(check: string, message: string, hint: string) {
+    super(message);
+    this.name = 'PreflightError';
+    this.check = check;
+    this.hint = hint;
+  }
+}
+
+/** Several problems found at once (each with its own hint), reported together. */
+export class PreflightErrors extends Error {
+  readonly problems: readonly PreflightError[];
+  constructor(problems: readonly PreflightError[]) {
+    super(
+      problems.length === 1
+        ? problems[0]!.message
+        : `${problems.length} preflight problems:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`,
+    );
+    this.name = 'PreflightErrors';
+    this.problems = problems;
+  }
+
+  /** Every problem with its hint, for the terminal. */
+  describe(): string {
+    return this.problems.map((p) => `✗ ${p.message}\n  → ${p.hint}`).join('\n');
+  }
+}
