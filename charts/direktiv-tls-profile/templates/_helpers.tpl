@@ -74,6 +74,9 @@ The resolved and validated values, as YAML: every template starts from
 {{- if and (has "grpc-mtls" $features) (not (has "grpc-tls" $features)) -}}
 {{- fail "conflicting features: grpc-mtls needs grpc-tls (mTLS reuses the TLS certificate mounts, pkg/util/grpc-util.go): use features [grpc-tls, grpc-mtls]" -}}
 {{- end -}}
+{{- /* A custom set equal to a preset is that preset (as in scenarios/scenario.ts). */ -}}
+{{- $name := "custom" -}}
+{{- range $presets -}}{{- if eq (join "," .features) (join "," $features) -}}{{- $name = .name -}}{{- end -}}{{- end -}}
 {{- $mode := $v.mode | default "corrected" | toString -}}
 {{- if not (has $mode (list "corrected" "as-documented")) -}}
 {{- fail (printf "unknown mode '%s': valid modes: corrected, as-documented" $mode) -}}
@@ -96,7 +99,7 @@ The resolved and validated values, as YAML: every template starts from
 {{- if and $host (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $host)) -}}
 {{- fail (printf "malformed ingressHost '%s': give a lower-case DNS name such as direktiv.tls.test" $host) -}}
 {{- end -}}
-{{- dict "features" $features "mode" $mode "asDocumented" (eq $mode "as-documented") "namespace" $ns "serviceNamespace" $svcNs "certManagerNamespace" $cmNs "ingressHost" $host "profile" $profile | toYaml -}}
+{{- dict "features" $features "mode" $mode "asDocumented" (eq $mode "as-documented") "namespace" $ns "serviceNamespace" $svcNs "certManagerNamespace" $cmNs "ingressHost" $host "profile" $name | toYaml -}}
 {{- end -}}
 
 {{/* Labels common to every object; . is the root context. */}}
@@ -106,6 +109,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 direktiv-tls-e2e/mode: {{ .Values.mode | default "corrected" }}
+direktiv-tls-e2e/profile: {{ (include "dtp.ctx" . | fromYaml).profile }}
+{{- end -}}
+
+{{/* Annotations common to every object: the resolved feature set (a label value cannot hold commas). */}}
+{{- define "dtp.annotations" -}}
+{{- $c := include "dtp.ctx" . | fromYaml -}}
+direktiv-tls-e2e/features: {{ join "," $c.features | quote }}
 {{- end -}}
 
 {{/* The four names a client in the cluster can dial for Service (index . 0) in namespace (index . 1). */}}
@@ -177,7 +187,7 @@ holds both modes:
 {{- end }}
 {{- if has "grpc-tls" $f }}
 {{- range list (list "direktiv-cert-fn" "direktiv-functions-hl" "functions controller 5555 (functions.certificate)") (list "direktiv-cert-flow" "direktiv-flow-hl" "engine flow 7777 (flow.certificates.flow)") (list "direktiv-cert-ingress" "direktiv-ingress-hl" "engine ingress 6666 (flow.certificates.ingress)") }}
-{{- $name := index . 0 }}{{ $svc := index . 1 }}
+{{- $name := index . 0 }}{{ $hl := index . 1 }}
 - name: {{ $name }}
   namespace: {{ $N }}
   secretName: {{ $name }}
@@ -185,34 +195,42 @@ holds both modes:
   issuerGroup: {{ not $doc }}
   {{- if $doc }}
   dnsNames:
-    - {{ printf "%s.default.svc.cluster.local" $svc | quote }}
-    - {{ printf "%s.default" $svc | quote }}
-    - {{ $svc | quote }}
+    - {{ printf "%s.default.svc.cluster.local" $hl | quote }}
+    - {{ printf "%s.default" $hl | quote }}
+    - {{ $hl | quote }}
     - "*.default.svc.cluster.local"
     - "*.default"
   usages: [server auth, client auth]
   {{- else }}
   dnsNames:
-    {{- include "dtp.serviceNames" (list $svc $N) | nindent 4 }}
+    {{- include "dtp.serviceNames" (list $hl $N) | nindent 4 }}
   usages: {{ toJson $both }}
   {{- end }}
   purpose: {{ printf "gRPC server and client certificate of the %s" (index . 2) | quote }}
 {{- end }}
-{{- if not $doc }}
+{{- end }}
+{{- /* The service namespace's direktiv-cert-flow: the flow client certificate of Knative
+  sidecars and pod jobs (grpc-tls, erratum 4) and the init-pod's HTTPS server certificate
+  (services: functions.initPodCertificate, erratum 5). */ -}}
+{{- $grpc := has "grpc-tls" $f -}}
+{{- $svc := has "services" $f -}}
+{{- if and (not $doc) (or $grpc $svc) }}
 - name: direktiv-cert-flow
   namespace: {{ $S }}
   secretName: direktiv-cert-flow
   issuer: direktiv-ca
   issuerGroup: true
   dnsNames:
+    {{- if $grpc }}
     {{- include "dtp.serviceNames" (list "direktiv-flow-hl" $N) | nindent 4 }}
-    {{- if has "services" $f }}
+    {{- end }}
+    {{- if $svc }}
     - {{ printf "*.%s.pod" $S | quote }}
     {{- end }}
-  usages: {{ toJson $both }}
-  errata: {{ if has "services" $f }}[4, 5]{{ else }}[4]{{ end }}
-  purpose: the flow client certificate of Knative sidecars and pod jobs{{ if has "services" $f }}, and the init-pod HTTPS server certificate (functions.initPodCertificate){{ end }}
-{{- else if has "services" $f }}
+  usages: {{ if $grpc }}{{ toJson $both }}{{ else }}{{ toJson $server }}{{ end }}
+  errata: {{ if and $grpc $svc }}[4, 5]{{ else if $grpc }}[4]{{ else }}[5]{{ end }}
+  purpose: {{ if $grpc }}the flow client certificate of Knative sidecars and pod jobs{{ end }}{{ if and $grpc $svc }}, and {{ end }}{{ if $svc }}the init-pod HTTPS server certificate (functions.initPodCertificate){{ end }}
+{{- else if and $doc $svc }}
 - name: direktiv-cert-flow
   namespace: {{ $S }}
   secretName: direktiv-cert-flow
@@ -221,7 +239,6 @@ holds both modes:
   dnsNames: ["direktiv-flow-hl.default.svc.cluster.local", "direktiv-flow-hl.default", "direktiv-flow-hl"]
   usages: [server auth, client auth]
   purpose: the page's "Pod" certificate (flow client certificate and init-pod server certificate)
-{{- end }}
 {{- end }}
 {{- if has "services" $f }}
 - name: direktiv-cert-knative

@@ -23,10 +23,16 @@ export class HelmError extends Error {
 
 /** The message of a chart's `fail` without helm's "execution error at (file:line:col): " prefix. */
 export function helmReason(stderr: string): string {
-  const line = stderr.split('\n').find((l) => l.startsWith('Error:')) ?? stderr.trim().split('\n')[0] ?? '';
-  return line
+  const lines = stderr.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('Error:'));
+  if (start < 0) return stderr.trim().split('\n')[0] ?? '';
+  // Schema errors follow the Error line as "- (root): ..." lines; keep them.
+  const rest = lines.slice(start + 1).filter((l) => /^\s*- /.test(l));
+  return [lines[start] ?? '', ...rest]
+    .join(' ')
     .replace(/^Error:\s*/, '')
     .replace(/^execution error at \([^)]*\):\s*/, '')
+    .replace(/\s+/g, ' ')
     .trim();
 }
 
