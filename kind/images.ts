@@ -159,6 +159,13 @@ export function parseImageOverrides(doc: unknown, file = 'images.yaml'): ImageOv
   return result;
 }
 
+/** The reference to run for a key (e.g. `kind.node`, `harness.capture`): its `use`. */
+export function useOf(o: ImageOverrides, key: string): string {
+  const e = o.images.find((i) => i.key === key);
+  if (!e) throw new ImagesFileError(o.file, `no image '${key}' (expected in kind/images.yaml)`);
+  return e.use;
+}
+
 /** Where to change an image, in words a user can act on (used in preflight errors). */
 export function overrideHint(e: ImageEntry, file = 'kind/images.yaml'): string {
   const where = `set 'use:' under '${e.key}' in ${file}`;

@@ -10,6 +10,7 @@ import {
   parseImageOverrides,
   parseImageRef,
   rewriteImages,
+  useOf,
 } from '../../kind/images.ts';
 import { capturePin, certManagerPin, direktivPin, nodeImagePin } from '../../kind/versions.ts';
 
@@ -32,6 +33,9 @@ test('images.yaml lists every pinned image (node, cert-manager, Direktiv, captur
   );
   // Unchanged file: every image is used as-is.
   assert.ok(o.images.every((e) => e.use === e.original));
+  assert.is(useOf(o, 'kind.node'), nodeImagePin.image);
+  assert.is(useOf(o, 'harness.capture'), capturePin.image);
+  assert.throws(() => useOf(o, 'nope'), /no image 'nope'/);
 });
 
 test('Direktiv chart values carry the images, sidecar and init-pod pinned explicitly, pullPolicy IfNotPresent', () => {
