@@ -64,7 +64,8 @@ function describeGaps(flow: Flow, roles: Roles): string | undefined {
     [1 - roles.client, 'server->client'],
   ] as const) {
     const d = flow.dirs[dir]!;
-    if (d.holeBelowCap()) out.push(`${name} has bytes missing from the capture`);
+    const missing = d.missingBytes();
+    if (missing > 0) out.push(`${name}: ${missing} bytes missing from the capture`);
     if (d.snappedBytes > 0) out.push(`${name}: ${d.snappedBytes} bytes cut by the snap length`);
     if (d.droppedPieces > 0) out.push(`${name}: ${d.droppedPieces} out-of-order pieces dropped`);
   }

@@ -10,6 +10,8 @@ export const DEFAULT_RETAIN_BYTES = 32 * 1024;
 const REBASE_LIMIT = 1024 * 1024;
 /** Pending out-of-order pieces kept per direction; beyond that they are dropped (and counted). */
 const MAX_PENDING = 256;
+/** Seen-range intervals kept per direction (holes beyond that are merged away). */
+const MAX_INTERVALS = 512;
 
 interface Piece {
   off: number;
@@ -38,6 +40,9 @@ export class Direction {
   /** Bytes stored contiguously from offset 0. */
   private contig = 0;
   private pending: Piece[] = [];
+  /** Stream ranges seen, as [start, end) pairs (for exact retransmission and hole counts). */
+  private iv: number[] = [];
+  private covered = 0;
   private released = false;
   private readonly cap: number;
 
@@ -111,10 +116,61 @@ export class Direction {
       }
     }
     const end = rel + wireLen;
-    if (rel < this.extent) this.retransmittedBytes += Math.min(end, this.extent) - rel;
+    this.retransmittedBytes += wireLen - this.cover(rel, end);
     if (end > this.extent) this.extent = end;
     if (this.released || rel >= this.cap) return;
     this.store(rel, src, off, Math.min(capLen, this.cap - rel));
+  }
+
+  /**
+   * Marks [s, e) as seen; returns how many of those bytes were new. Intervals are kept sorted and
+   * merged, so a normal flow has one; a flow with many holes is capped (the closest two merge).
+   */
+  private cover(s: number, e: number): number {
+    const iv = this.iv;
+    const n = iv.length;
+    if (n === 0 || s > iv[n - 1]!) {
+      iv.push(s, e);
+    } else if (s === iv[n - 1]!) {
+      iv[n - 1] = e; // the common case: the next in-order segment
+    } else {
+      // General case: merge [s, e) with every interval it touches.
+      let added = e - s;
+      let i = 0;
+      while (i < iv.length && iv[i + 1]! < s) i += 2;
+      let j = i;
+      let ns = s;
+      let ne = e;
+      while (j < iv.length && iv[j]! <= e) {
+        added -= Math.max(0, Math.min(e, iv[j + 1]!) - Math.max(s, iv[j]!));
+        ns = Math.min(ns, iv[j]!);
+        ne = Math.max(ne, iv[j + 1]!);
+        j += 2;
+      }
+      iv.splice(i, j - i, ns, ne);
+      this.covered += added;
+      this.capIntervals();
+      return added;
+    }
+    this.covered += e - s;
+    this.capIntervals();
+    return e - s;
+  }
+
+  private capIntervals(): void {
+    if (this.iv.length <= MAX_INTERVALS * 2) return;
+    let best = 2;
+    for (let k = 4; k < this.iv.length; k += 2) {
+      if (this.iv[k]! - this.iv[k - 1]! < this.iv[best]! - this.iv[best - 1]!) best = k;
+    }
+    // Forget the smallest hole: its bytes will count as seen (an under-count of missing bytes).
+    this.covered += this.iv[best]! - this.iv[best - 1]!;
+    this.iv.splice(best - 1, 2);
+  }
+
+  /** Stream bytes below `extent` that no captured segment carried. */
+  missingBytes(): number {
+    return this.extent - this.covered;
   }
 
   private store(rel: number, src: Buffer, off: number, len: number): void {
@@ -165,6 +221,7 @@ export class Direction {
   private rebase(d: number): void {
     this.base = (this.base - d) >>> 0;
     this.extent += d;
+    for (let k = 0; k < this.iv.length; k++) this.iv[k] = this.iv[k]! + d;
     const moved: Piece[] = [];
     if (this.data !== null && this.contig > 0) {
       moved.push({ off: d, bytes: Buffer.from(this.data.subarray(0, this.contig)) });
