@@ -264,10 +264,11 @@ test('garbage and foreign files are refused with the reason', () => {
     'gzip',
   );
   let seed = 7;
-  const noise = Buffer.alloc(4096, 0).map(() => {
+  const noise = Buffer.alloc(4096);
+  for (let i = 0; i < noise.length; i++) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed & 0xff;
-  });
+    noise[i] = seed & 0xff;
+  }
   assert.match(formatError(() => readCaptureBuffer(noise, () => {})).message, 'not a pcap or pcapng file');
   // A valid header followed by noise: the first record claims an absurd length.
   const header = pcapFile([]);
