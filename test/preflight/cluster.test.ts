@@ -9,6 +9,8 @@ import {
   createClusterArgs,
   decideCluster,
   deleteClusterArgs,
+  ensureCluster,
+  explainKindCreateFailure,
   exportKubeconfig,
   kubeEnv,
   newMarker,
@@ -142,6 +144,86 @@ test('bad cluster names are refused before anything runs', () => {
     () => clusterPaths('My_Cluster'),
     (e: unknown) => e instanceof PreflightError && e.message.includes('My_Cluster'),
   );
+});
+
+test('ensureCluster (fake kind/docker): creates with the config file and own kubeconfig, installs mirrors, writes the marker; then reuses', async () => {
+  const e2eRoot = root();
+  try {
+    let exists = false;
+    const runner = fakeRunner([
+      ['kind get clusters', () => ({ stdout: exists ? 'e2e\n' : '' })],
+      [
+        'kind create cluster',
+        () => {
+          exists = true;
+          return {};
+        },
+      ],
+      ['docker exec', {}],
+      ['docker inspect', { stdout: 'true\n' }],
+      ['kind get kubeconfig --name e2e', { stdout: 'apiVersion: v1\nkind: Config\n' }],
+    ]);
+    const base = {
+      kind: 'kind',
+      cluster: 'e2e',
+      configYaml: 'kind: Cluster\n',
+      ...ports,
+      e2eRoot,
+      mirrorCommands: [
+        {
+          cmd: 'docker',
+          args: ['exec', 'e2e-control-plane', 'mkdir', '-p', '/etc/containerd/certs.d/docker.io'],
+        },
+      ],
+    };
+    const first = await ensureCluster(runner, base);
+    assert.is(first.action, 'create');
+    const paths = clusterPaths('e2e', e2eRoot);
+    assert.is(readFileSync(paths.kindConfig, 'utf8'), 'kind: Cluster\n');
+    assert.ok(runner.lines().includes(`kind ${createClusterArgs('e2e', paths).join(' ')}`));
+    assert.ok(
+      runner.lines().includes('docker exec e2e-control-plane mkdir -p /etc/containerd/certs.d/docker.io'),
+    );
+    assert.is((await readMarker(paths))?.pinsHash, pinsHash());
+    const second = await ensureCluster(runner, base);
+    assert.is(second.action, 'reuse');
+    assert.is(runner.lines().filter((l) => l.startsWith('kind create')).length, 1);
+    assert.ok(runner.lines().includes('kind get kubeconfig --name e2e'));
+  } finally {
+    rmSync(e2eRoot, { recursive: true, force: true });
+  }
+});
+
+test('a failed kind create (fake kind) explains the known causes: ip6tables, ports', async () => {
+  const e2eRoot = root();
+  try {
+    const runner = fakeRunner([
+      ['kind get clusters', { stdout: '' }],
+      [
+        'kind create cluster',
+        {
+          exitCode: 1,
+          stderr:
+            'ERROR: failed to create cluster: failed to ensure docker network: command "docker network create -d=bridge -o com.docker.network.bridge.enable_ip_masquerade=true -o com.docker.network.driver.mtu=1500 --ipv6 --subnet fc00:f853:ccd:e793::/64 kind" failed with error: exit status 1\nCommand Output: Error response from daemon: Failed to Setup IP tables: Unable to enable NAT rule:  (iptables failed: ip6tables --wait -t nat -I POSTROUTING: ip6tables v1.8.7 (legacy): can\'t initialize ip6tables table `nat\'\n',
+        },
+      ],
+    ]);
+    const e = await refused(
+      ensureCluster(runner, { kind: 'kind', cluster: 'e2e', configYaml: '', ...ports, e2eRoot }),
+    );
+    assert.match(e.message, 'kind could not create cluster e2e: ERROR: failed to create cluster');
+    assert.match(e.hint, 'docker network create -d=bridge');
+    assert.is(await readMarker(clusterPaths('e2e', e2eRoot)), undefined, 'no marker for a failed create');
+    assert.match(
+      explainKindCreateFailure('Bind for 127.0.0.1:18080 failed: port is already allocated', {
+        cluster: 'e2e',
+        ...ports,
+      }),
+      '--http-port/--https-port',
+    );
+  } finally {
+    rmSync(e2eRoot, { recursive: true, force: true });
+  }
 });
 
 test.run();

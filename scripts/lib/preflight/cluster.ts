@@ -241,3 +241,90 @@ export function kubeEnv(paths: ClusterPaths): Record<string, string> {
     HELM_DATA_HOME: join(paths.dir, 'helm', 'data'),
   };
 }
+
+/** What a failed `kind create cluster` usually means, and what to do. */
+export function explainKindCreateFailure(
+  stderr: string,
+  o: { cluster: string; httpPort: number; httpsPort: number },
+): string {
+  const s = stderr.toLowerCase();
+  if (s.includes('ip6tables')) {
+    // kind v0.22 creates its docker network with IPv6; hosts without the ip6tables nat table
+    // (some WSL, Codespaces, DinD) fail (kind#3677; kind v0.25 added an IPv4 fallback).
+    return (
+      'Docker cannot create the IPv6-enabled "kind" network here. Create it IPv4-only first: ' +
+      'docker network create -d=bridge -o com.docker.network.bridge.enable_ip_masquerade=true ' +
+      '-o com.docker.network.driver.mtu=1500 kind   (then run again)'
+    );
+  }
+  if (s.includes('port is already allocated') || s.includes('address already in use')) {
+    return `A host port is taken (${o.httpPort}/${o.httpsPort}): choose others with --http-port/--https-port.`;
+  }
+  if (s.includes('already exist')) {
+    return `A cluster or container named ${o.cluster} already exists: delete it (kind delete cluster --name ${o.cluster}) or choose another name.`;
+  }
+  if (s.includes('cgroup')) {
+    return 'The node could not start its cgroups: the pinned node image needs Docker >= 20.10 and a cgroup v2 host or kind-built images >= v0.20 (see kind known issues).';
+  }
+  return "See kind's known issues (https://kind.sigs.k8s.io/docs/user/known-issues/); run again with the same command to see the full output.";
+}
+
+export interface CreateClusterOptions {
+  readonly kind: string;
+  readonly cluster: string;
+  readonly paths: ClusterPaths;
+  /** The kind Cluster config (kind/cluster.ts kindClusterYaml). */
+  readonly configYaml: string;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  /** registry mirrors written into the node right after creation (kind/cluster.ts). */
+  readonly mirrorCommands?: readonly { cmd: string; args: readonly string[]; input?: string }[];
+  readonly waitSeconds?: number;
+}
+
+/** kind create cluster (own kubeconfig), registry mirrors, then the marker. */
+export async function createCluster(runner: Runner, o: CreateClusterOptions): Promise<string> {
+  await mkdir(o.paths.dir, { recursive: true });
+  await writeFile(o.paths.kindConfig, o.configYaml);
+  const args = createClusterArgs(o.cluster, o.paths, o.waitSeconds);
+  const r = await runner(o.kind, args, { timeoutMs: 15 * 60_000 });
+  if (r.exitCode !== 0) {
+    throw new PreflightError(
+      'cluster',
+      `kind could not create cluster ${o.cluster}: ${firstLines(r.stderr, 4) || `exit ${r.exitCode}`}`,
+      explainKindCreateFailure(r.stderr, o),
+    );
+  }
+  for (const c of o.mirrorCommands ?? []) {
+    const m = await runner(c.cmd, c.args, {
+      timeoutMs: 60_000,
+      ...(c.input !== undefined ? { input: c.input } : {}),
+    });
+    if (m.exitCode !== 0) {
+      throw new PreflightError(
+        'cluster',
+        `cannot install the registry mirror config in the node: ${firstLines(m.stderr)}`,
+        'Check registryMirrors in kind/images.yaml.',
+      );
+    }
+  }
+  await writeMarker(o.paths, newMarker(o.cluster, o));
+  return o.paths.kubeconfig;
+}
+
+/** Decide, then create or (for a reused cluster) refresh its kubeconfig. Returns the decision. */
+export async function ensureCluster(
+  runner: Runner,
+  o: Omit<CreateClusterOptions, 'paths'> & { readonly e2eRoot?: string },
+): Promise<ClusterDecision> {
+  const d = await decideCluster(runner, {
+    cluster: o.cluster,
+    kind: o.kind,
+    httpPort: o.httpPort,
+    httpsPort: o.httpsPort,
+    ...(o.e2eRoot ? { e2eRoot: o.e2eRoot } : {}),
+  });
+  if (d.action === 'create') await createCluster(runner, { ...o, paths: d.paths });
+  else await exportKubeconfig(runner, o.kind, o.cluster, d.paths);
+  return d;
+}

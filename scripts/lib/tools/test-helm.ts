@@ -8,6 +8,7 @@ import { chmod, readdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { testHelmPin } from '../../../kind/versions.ts';
+import { cachedTool } from './fetch.ts';
 import { publish, removeQuietly, scratchDirFor, sha256File, toolsCacheDir } from './fsutil.ts';
 
 const run = promisify(execFile);
@@ -46,10 +47,13 @@ async function locateTestHelm(): Promise<string> {
   const cached = testHelmCachePath();
   if (existsSync(cached) && (await sha256File(cached)) === testHelmPin.helmSha256) return cached;
 
-  // The official helm, fetched and verified by `npm run tools -- fetch helm`, or one on PATH.
-  const candidates = [join(toolsCacheDir(), `helm-${want}`, 'helm')];
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'helm'));
-  for (const c of candidates) if (existsSync(c) && (await helmVersion(c)) === want) return c;
+  // The official helm, fetched and sha256-verified by `npm run tools -- fetch helm`, or one on PATH.
+  const official = await cachedTool('helm').catch(() => undefined);
+  if (official && official.version === want) return official.path;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const c = dir ? join(dir, 'helm') : '';
+    if (c && existsSync(c) && (await helmVersion(c)) === want) return c;
+  }
 
   const { os, arch } = testHelmPin.platform;
   if (process.platform !== os || process.arch !== arch) {
