@@ -32,8 +32,10 @@ const MODELS: Record<string, new (o: any) => Model> = {
   'v1 Secret': Secret,
 };
 
-/** Schema errors of one object; throws for a kind without a known schema. */
-export function schemaErrors(o: K8sObject): string[] {
+type ObjectLike = Pick<K8sObject, 'apiVersion' | 'kind' | 'metadata'>;
+
+/** Schema errors of one object (or patch document); throws for a kind without a known schema. */
+export function schemaErrors(o: ObjectLike): string[] {
   const key = `${o.apiVersion} ${o.kind}`;
   if (key === 'projectcontour.io/v1 TLSCertificateDelegation') {
     const v = delegationValidator();
@@ -50,6 +52,6 @@ export function schemaErrors(o: K8sObject): string[] {
   }
 }
 
-export function validateObjects(objects: readonly K8sObject[]): string[] {
+export function validateObjects(objects: readonly ObjectLike[]): string[] {
   return objects.flatMap(schemaErrors);
 }
