@@ -8,6 +8,7 @@ import { envoyNodePorts, kindClusterYaml } from '../../../kind/cluster.ts';
 import { direktivPin } from '../../../kind/versions.ts';
 import { type DirektivImages, direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
 import type { Scenario } from '../../../scenarios/index.ts';
+import { profileChartValues } from '../chart/render.ts';
 import type { PlanOptions } from './build.ts';
 import { layout } from './layout.ts';
 import { renderPlan } from './render.ts';
@@ -29,17 +30,6 @@ export function pinnedDirektivImages(): DirektivImages {
     functions: split(i.functions),
     sidecar: i.sidecar,
     initPod: i.initPod,
-  };
-}
-
-/** Values of charts/direktiv-tls-profile for a scenario (the chart derives everything else). */
-export function profileChartValues(s: Scenario): Record<string, unknown> {
-  return {
-    ...(s.profile ? { profile: s.profile } : { features: s.features }),
-    mode: s.mode,
-    namespace: s.namespace,
-    serviceNamespace: s.serviceNamespace,
-    ingressHost: s.ingressHost,
   };
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../../../kind/versions.ts';
 import type { Scenario } from '../../../scenarios/index.ts';
 import { PATH_IDS, PATHS } from '../../../scenarios/paths.ts';
+import { CERT_MANAGER_NAMESPACE as CERT_MANAGER_NS, PROFILE_RELEASE } from '../chart/render.ts';
 import type { E2eOptions } from '../cli/e2e-args.ts';
 import { knativePatches, patchCommand } from './knative-patches.ts';
 import { layout } from './layout.ts';
@@ -18,8 +19,6 @@ import type { Plan, PlanStep } from './types.ts';
 
 export const KNATIVE_NS = 'knative-serving-knative';
 export const CONTOUR_NAMESPACES = ['contour-external', 'contour-internal'] as const;
-export const PROFILE_RELEASE = 'direktiv-tls-profile';
-export const CERT_MANAGER_NS = 'cert-manager';
 
 export type PlanOptions = Pick<
   E2eOptions,
@@ -253,7 +252,7 @@ function addScenarioSteps(
     title: `profile objects for ${s.name} (${s.mode}): issuers, Certificates, copies, delegation`,
     commands: [
       h(
-        `upgrade --install ${PROFILE_RELEASE} charts/direktiv-tls-profile -n ${CERT_MANAGER_NS} -f ${layout.profileValues(s.name)}`,
+        `upgrade --install ${PROFILE_RELEASE} charts/direktiv-tls-profile -n ${s.namespace} -f ${layout.profileValues(s.name)}`,
       ),
     ],
     files: [layout.profileValues(s.name), layout.profileManifests(s.name)],
