@@ -78,7 +78,7 @@ export const ERRATA: readonly Erratum[] = [
   },
   {
     id: 5,
-    title: 'the init-pod certificate needs SAN *.<service-namespace>.pod and server auth',
+    title: 'the init-pod certificate needs SAN *.<service-namespace>.pod',
     kind: 'page',
     features: ['services'],
     breaks:
