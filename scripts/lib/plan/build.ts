@@ -102,8 +102,8 @@ export function buildPlan(o: PlanOptions): Plan {
     phase: 'cluster',
     title: `kind cluster '${c}' (${nodeImagePin.kubernetesVersion}), created or reused when its marker matches pins ${pinsHash()}`,
     commands: [
-      `kind create cluster --name ${c} --config ${layout.kindConfig} --kubeconfig .e2e/${c}/${layout.kubeconfig} --wait 120s`,
-      `docker exec ${c}-control-plane sh -c 'echo ${pinsHash()} > /kind/direktiv-tls-e2e.marker'`,
+      `kind create cluster --name ${c} --config .e2e/${c}/kind-config.yaml --kubeconfig .e2e/${c}/${layout.kubeconfig} --wait 120s`,
+      `# marker .e2e/${c}/marker.json records the pins hash ${pinsHash()}; a later run reuses only a cluster it matches`,
     ],
     files: [layout.kindConfig],
     timeoutSec: 300,
