@@ -129,7 +129,7 @@ class ScriptedRunner implements ProcessRunner {
     'tcpdump: listening on any, link-type LINUX_SLL2 (Linux cooked v2), snapshot length 262144 bytes',
   ];
   execExitBeforeListening: number | null = null;
-  pcap = Buffer.alloc(0);
+  pcap: Buffer = Buffer.alloc(0);
   private exit: ((code: number) => void) | null = null;
   private lines: Array<(l: string) => void> = [];
   killed: string[] = [];
