@@ -6,6 +6,8 @@ import { PROFILE_NAMES } from '../../scenarios/index.ts';
 import {
   type CheckContext,
   checkWorkflows,
+  documentedFlags,
+  E2E_FLAGS,
   type Finding,
   formatFinding,
   longFlagsIn,
@@ -202,6 +204,25 @@ test('a job without timeout-minutes is reported', () => {
 test('a missing nightly workflow is reported', () => {
   const files = real.filter((f) => !f.path.endsWith('nightly.yml'));
   only(checkWorkflows(files, ctx), /nightly\.yml .*workflow file is missing/);
+});
+
+test('documented flags: in the option spec AND named in the help text', () => {
+  const spec = { profile: {}, 'keep-on-failure': {}, keep: {}, secret: {} };
+  const help = 'Usage: x --profile <p> [--keep-on-failure]\n  --keep      keep it\n';
+  assert.equal(documentedFlags(spec, help), ['--profile', '--keep-on-failure', '--keep']);
+  // The nightly legs' flags are all documented by the real e2e CLI.
+  for (const f of [
+    '--profile',
+    '--mode',
+    '--strict',
+    '--output',
+    '--junit',
+    '--markdown',
+    '--json',
+    '--direktiv-ref',
+  ]) {
+    assert.ok(E2E_FLAGS.includes(f), f);
+  }
 });
 
 test('shell text parsing: npm scripts and long flags', () => {

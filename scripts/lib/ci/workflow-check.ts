@@ -8,28 +8,25 @@ import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { MODES, PROFILE_NAMES } from '../../../scenarios/index.ts';
-import { CHART_CHECK_FLAGS } from '../chart-check/options.ts';
+import { CHART_CHECK_HELP } from '../../chart-check.ts';
+import { CHART_CHECK_OPTIONS } from '../chart-check/options.ts';
+import { E2E_OPTIONS } from '../cli/e2e-args.ts';
+import { E2E_HELP } from '../cli/e2e-help.ts';
 
-/** The e2e CLI's flags as its --help documents them (the orchestrator's scripts/e2e.ts). */
-export const E2E_FLAGS: readonly string[] = [
-  '--profile',
-  '--profiles',
-  '--features',
-  '--mode',
-  '--namespace',
-  '--strict',
-  '--dry-run',
-  '--output',
-  '--keep',
-  '--keep-on-failure',
-  '--chart',
-  '--direktiv-ref',
-  '--junit',
-  '--markdown',
-  '--json',
-  '--replay',
-  '--help',
-];
+/** The long flags of an option spec that a help text documents (`--name` as a word in it). */
+export function documentedFlags(options: Record<string, unknown>, help: string): string[] {
+  return Object.keys(options)
+    .map((k) => `--${k}`)
+    .filter((f) => new RegExp(`(^|[\\s\\[(])${f.replace(/[-]/g, '\\-')}(?![A-Za-z0-9-])`, 'm').test(help));
+}
+
+/** The e2e CLI's flags as its --help documents them (scripts/lib/cli/e2e-args.ts, e2e-help.ts). */
+export const E2E_FLAGS: readonly string[] = documentedFlags(E2E_OPTIONS, E2E_HELP);
+/** chart-check's, likewise. */
+export const CHART_CHECK_DOCUMENTED: readonly string[] = documentedFlags(
+  CHART_CHECK_OPTIONS,
+  CHART_CHECK_HELP,
+);
 
 export interface WorkflowFile {
   /** Path relative to the project root, used in findings. */
@@ -543,7 +540,7 @@ export function projectContext(root: string): CheckContext {
   };
   return {
     scripts: pkg.scripts ?? {},
-    cliFlags: { e2e: E2E_FLAGS, 'chart-check': CHART_CHECK_FLAGS },
+    cliFlags: { e2e: E2E_FLAGS, 'chart-check': CHART_CHECK_DOCUMENTED },
   };
 }
 
