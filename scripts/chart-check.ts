@@ -114,7 +114,11 @@ export async function chartCheckMain(argv: string[], io: ChartCheckIo): Promise<
       throw e;
     }
   };
-  const label = (dir: string) => relative(cwd, dir) || '.';
+  // Relative to where the user stands, unless that is a climb out of it.
+  const label = (dir: string) => {
+    const r = relative(cwd, dir);
+    return r === '' ? '.' : r.startsWith('..') ? dir : r;
+  };
 
   let chart: ChartUnderCheck;
   const ref = v['direktiv-ref'];
