@@ -1,0 +1,261 @@
+// HTTP probe: HTTP/1.1 in clear (with Go's and Envoy's ways of refusing it, and the ingress
+// redirect), HTTP/1.1 and HTTP/2 over TLS (ALPN decides, as for a real client).
+import http2 from 'node:http2';
+import net from 'node:net';
+import type tls from 'node:tls';
+import { DEFAULT_TIMEOUT_MS, dialTls, errorText, type TlsDialOptions } from './tls.ts';
+import type { AppAttempt, PlainFact } from './types.ts';
+
+/** Go's net/http answer to plaintext on a TLS port (server.go): a refusal, not plaintext service. */
+export const GO_HTTPS_REFUSAL = 'Client sent an HTTP request to an HTTPS server';
+/** nginx's wording of the same refusal. */
+const NGINX_HTTPS_REFUSAL = 'The plain HTTP request was sent to HTTPS port';
+
+export interface HttpResponseFacts {
+  status: number;
+  statusLine: string;
+  headers: Record<string, string>;
+  /** The first bytes of the body (evidence, not content). */
+  bodySnippet: string;
+  protocol: 'HTTP/1.x' | 'h2';
+}
+
+export interface HttpRequestSpec {
+  method?: string;
+  path?: string;
+  /** Host header / :authority. */
+  host: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+const MAX_READ = 64 * 1024;
+
+function formatRequest(r: HttpRequestSpec): string {
+  const body = r.body ?? '';
+  const lines = [`${r.method ?? 'GET'} ${r.path ?? '/'} HTTP/1.1`, `Host: ${r.host}`, 'Connection: close'];
+  for (const [k, v] of Object.entries(r.headers ?? {})) lines.push(`${k}: ${v}`);
+  if (body || (r.method && r.method !== 'GET' && r.method !== 'HEAD'))
+    lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+function parseResponse(raw: Buffer): HttpResponseFacts | null {
+  const text = raw.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  const head = end >= 0 ? text.slice(0, end) : text;
+  const [statusLine = '', ...headerLines] = head.split('\r\n');
+  const m = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(statusLine);
+  if (!m) return null;
+  const headers: Record<string, string> = {};
+  for (const l of headerLines) {
+    const i = l.indexOf(':');
+    if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return {
+    status: Number(m[1]),
+    statusLine,
+    headers,
+    bodySnippet: end >= 0 ? text.slice(end + 4, end + 4 + 200) : '',
+    protocol: 'HTTP/1.x',
+  };
+}
+
+/**
+ * Writes one HTTP/1.1 request on a connected socket and reads the answer until the server closes
+ * (the request says Connection: close) or the deadline. Rejects with the socket error verbatim;
+ * resolves null when the server closed without an HTTP answer.
+ */
+export function http1Exchange(
+  sock: net.Socket | tls.TLSSocket,
+  req: HttpRequestSpec,
+  timeoutMs: number,
+): Promise<{ response: HttpResponseFacts | null; raw: string }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const timer = setTimeout(() => finish(new Error(`no HTTP answer within ${timeoutMs} ms`)), timeoutMs);
+    function finish(err?: unknown) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      const raw = Buffer.concat(chunks);
+      const response = parseResponse(raw);
+      // A complete answer wins over a reset that follows it (Go closes right after its 400).
+      if (err && !response) reject(err);
+      else resolve({ response, raw: raw.toString('latin1').slice(0, 300) });
+    }
+    sock.on('data', (d: Buffer) => {
+      chunks.push(d);
+      size += d.length;
+      if (size > MAX_READ) finish();
+    });
+    sock.once('end', () => finish());
+    sock.once('close', () => finish());
+    sock.once('error', (e) => finish(e));
+    sock.write(formatRequest(req));
+  });
+}
+
+function connectTcp(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: address, port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no TCP connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      resolve(s);
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/** One plaintext HTTP/1.1 request; rejects when there is no HTTP answer. */
+export async function plainHttpRequest(o: {
+  address: string;
+  port: number;
+  request: HttpRequestSpec;
+  timeoutMs?: number;
+}): Promise<HttpResponseFacts> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const sock = await connectTcp(o.address, o.port, timeoutMs);
+  const { response, raw } = await http1Exchange(sock, o.request, timeoutMs);
+  if (!response) {
+    throw new Error(
+      raw ? `non-HTTP answer: ${JSON.stringify(raw)}` : 'connection closed without an HTTP answer',
+    );
+  }
+  return response;
+}
+
+/** A plaintext HTTP/1.1 request and how the port took it. */
+export async function plainHttpFact(o: {
+  address: string;
+  port: number;
+  displayPort?: number;
+  host: string;
+  path?: string;
+  timeoutMs?: number;
+}): Promise<PlainFact> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const base = { port: o.port, displayPort: o.displayPort ?? o.port };
+  let sock: net.Socket;
+  try {
+    sock = await connectTcp(o.address, o.port, timeoutMs);
+  } catch (e) {
+    return { ...base, outcome: 'unreachable', detail: errorText(e) };
+  }
+  try {
+    const { response, raw } = await http1Exchange(sock, { host: o.host, path: o.path }, timeoutMs);
+    if (!response) {
+      return {
+        ...base,
+        outcome: 'refused',
+        detail: raw ? `non-HTTP answer: ${JSON.stringify(raw)}` : 'connection closed without an HTTP answer',
+      };
+    }
+    const detail = `${response.statusLine}${response.bodySnippet ? ` ${JSON.stringify(response.bodySnippet.trim())}` : ''}`;
+    if (
+      response.status === 400 &&
+      (response.bodySnippet.includes(GO_HTTPS_REFUSAL) || response.bodySnippet.includes(NGINX_HTTPS_REFUSAL))
+    ) {
+      return { ...base, outcome: 'refused', detail, status: 400 };
+    }
+    const location = response.headers.location;
+    if ([301, 302, 307, 308].includes(response.status) && location?.startsWith('https://')) {
+      return { ...base, outcome: 'redirected', detail, status: response.status, location };
+    }
+    return { ...base, outcome: 'served', detail, status: response.status, ...(location ? { location } : {}) };
+  } catch (e) {
+    return { ...base, outcome: 'refused', detail: errorText(e) };
+  }
+}
+
+/** An HTTP/2 request on an already connected TLS socket (ALPN h2). */
+function h2Exchange(
+  sock: tls.TLSSocket,
+  req: HttpRequestSpec,
+  timeoutMs: number,
+): Promise<HttpResponseFacts> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const session = http2.connect(`https://${req.host}`, { createConnection: () => sock });
+    const timer = setTimeout(() => finish(new Error(`no HTTP/2 answer within ${timeoutMs} ms`)), timeoutMs);
+    function finish(err: unknown, value?: HttpResponseFacts) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      session.destroy();
+      sock.destroy();
+      if (value) resolve(value);
+      else reject(err);
+    }
+    session.on('error', (e) => finish(e));
+    sock.on('error', (e) => finish(e));
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': req.method ?? 'GET',
+      ':path': req.path ?? '/',
+      ':authority': req.host,
+      ...req.headers,
+    };
+    const stream = session.request(headers, { endStream: !req.body });
+    if (req.body) stream.end(req.body);
+    let status = 0;
+    const resHeaders: Record<string, string> = {};
+    let body = '';
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+      for (const [k, v] of Object.entries(h)) if (!k.startsWith(':')) resHeaders[k] = String(v);
+    });
+    stream.on('data', (d: Buffer) => {
+      if (body.length < 200) body += d.toString('latin1');
+    });
+    stream.on('end', () =>
+      finish(null, {
+        status,
+        statusLine: `HTTP/2 ${status}`,
+        headers: resHeaders,
+        bodySnippet: body.slice(0, 200),
+        protocol: 'h2',
+      }),
+    );
+    stream.on('error', (e) => finish(e));
+    sock.on('close', () => finish(new Error('connection closed before an HTTP/2 answer')));
+  });
+}
+
+export interface TlsHttpOptions extends TlsDialOptions {
+  request: Omit<HttpRequestSpec, 'host'> & { host?: string };
+}
+
+/** One HTTP request over TLS; HTTP/2 when ALPN picks h2, HTTP/1.1 otherwise. */
+export async function httpsRequest(o: TlsHttpOptions): Promise<HttpResponseFacts> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const sock = await dialTls({ ...o, alpn: o.alpn ?? ['h2', 'http/1.1'] });
+  const req = { ...o.request, host: o.request.host ?? o.serverName };
+  if (sock.alpnProtocol === 'h2') return h2Exchange(sock, req, timeoutMs);
+  const { response, raw } = await http1Exchange(sock, req, timeoutMs);
+  if (!response) {
+    throw new Error(
+      raw ? `non-HTTP answer over TLS: ${JSON.stringify(raw)}` : 'connection closed without an HTTP answer',
+    );
+  }
+  return response;
+}
+
+/** Whether the server answers an HTTP request over TLS with these credentials. */
+export async function httpsAttempt(o: TlsHttpOptions): Promise<AppAttempt> {
+  try {
+    const r = await httpsRequest(o);
+    return { accepted: true, detail: `${r.statusLine} (${r.protocol})` };
+  } catch (e) {
+    return { accepted: false, detail: errorText(e) };
+  }
+}

@@ -1,0 +1,282 @@
+// TLS handshake facts: negotiated version, peer certificate, the dialled name in its SANs, its
+// validity window, its chain to the profile CA, and whether TLS 1.0/1.1 are still accepted.
+// Every dial has a deadline; errors are kept verbatim.
+import { X509Certificate } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import { sanMatches } from '../chart/consistency.ts';
+import type { FactCheck, HandshakeFacts, KeyPairPem, LegacyFact, PeerCertFacts } from './types.ts';
+
+export const DEFAULT_TIMEOUT_MS = 3000;
+
+export interface TlsDialOptions {
+  address: string;
+  port: number;
+  serverName: string;
+  ca?: string;
+  clientCert?: KeyPairPem;
+  alpn?: string[];
+  minVersion?: tls.SecureVersion;
+  maxVersion?: tls.SecureVersion;
+  ciphers?: string;
+  /** true: verify chain and name like a real client (connection fails otherwise). */
+  verify?: boolean;
+  timeoutMs?: number;
+}
+
+/** Node's error text, with the OpenSSL code when it adds one (kept verbatim). */
+export function errorText(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const msg = e.message.trim();
+    return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
+  }
+  return String(e);
+}
+
+const contexts = new Map<string, tls.SecureContext>();
+
+/**
+ * Client secure contexts, cached per credential set: parsing a key and a CA costs about a
+ * millisecond, and a lab run dials the same credentials dozens of times.
+ */
+function secureContext(o: TlsDialOptions): tls.SecureContext {
+  const key = JSON.stringify([
+    o.ca,
+    o.clientCert?.cert,
+    o.clientCert?.key,
+    o.minVersion,
+    o.maxVersion,
+    o.ciphers,
+  ]);
+  let ctx = contexts.get(key);
+  if (!ctx) {
+    ctx = tls.createSecureContext({
+      // Without a CA Node would trust its bundled roots; a probe trusts only what it is given.
+      ca: o.ca ?? [],
+      ...(o.clientCert ? { cert: o.clientCert.cert, key: o.clientCert.key } : {}),
+      ...(o.minVersion ? { minVersion: o.minVersion } : {}),
+      ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
+      ...(o.ciphers ? { ciphers: o.ciphers } : {}),
+    });
+    if (contexts.size > 256) contexts.clear();
+    contexts.set(key, ctx);
+  }
+  return ctx;
+}
+
+/** Resolves with the connected socket once the handshake finished; rejects with the error. */
+export function dialTls(o: TlsDialOptions): Promise<tls.TLSSocket> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    const opts: tls.ConnectionOptions = {
+      host: o.address,
+      port: o.port,
+      // SNI needs a host name; the address is an IP (no DNS).
+      servername: net.isIP(o.serverName) ? undefined : o.serverName,
+      rejectUnauthorized: o.verify ?? false,
+      ALPNProtocols: o.alpn,
+      secureContext: secureContext(o),
+    };
+    if (o.verify) {
+      // The dialled name is checked against the certificate (not the IP we connect to), the way
+      // the Go clients of Direktiv check it.
+      opts.checkServerIdentity = (_host, cert) => goCheckServerIdentity(o.serverName, cert);
+    } else {
+      opts.checkServerIdentity = () => undefined;
+    }
+    let settled = false;
+    const sock = tls.connect(opts);
+    const timer = setTimeout(() => {
+      fail(new Error(`no TLS handshake within ${timeoutMs} ms`));
+    }, timeoutMs);
+    function fail(e: unknown) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      reject(e);
+    }
+    sock.once('secureConnect', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(sock);
+    });
+    sock.once('error', fail);
+    sock.once('close', () => fail(new Error('connection closed during the TLS handshake')));
+  });
+}
+
+/** Splits a PEM bundle into certificates. */
+export function parseAnchors(pem: string | undefined): X509Certificate[] {
+  if (!pem) return [];
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => new X509Certificate(b));
+}
+
+function peerChain(sock: tls.TLSSocket): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  const seen = new Set<string>();
+  let c: tls.DetailedPeerCertificate | undefined = sock.getPeerCertificate(true);
+  while (c?.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    out.push(new X509Certificate(c.raw));
+    c = c.issuerCertificate;
+  }
+  return out;
+}
+
+/**
+ * Whether the presented chain leads to one of the anchors by signature (not just by name), checked
+ * apart from time so that an expired certificate reports "expired", not "untrusted".
+ */
+export function chainFact(chain: X509Certificate[], anchors: X509Certificate[]): FactCheck {
+  const leaf = chain[0];
+  if (!leaf) return { ok: false, detail: 'the server presented no certificate' };
+  if (anchors.length === 0) return { ok: false, detail: 'no CA given: the chain cannot be checked' };
+  const signedBy = (c: X509Certificate, by: X509Certificate) => {
+    try {
+      return c.checkIssued(by) && c.verify(by.publicKey);
+    } catch {
+      return false;
+    }
+  };
+  let cur = leaf;
+  const path: string[] = [];
+  for (let depth = 0; depth < 8; depth++) {
+    const anchor = anchors.find((a) => a.fingerprint256 === cur.fingerprint256 || signedBy(cur, a));
+    if (anchor) {
+      const how =
+        anchor.fingerprint256 === cur.fingerprint256 ? 'is the trusted certificate' : 'is signed by';
+      return {
+        ok: true,
+        detail:
+          `${[...path, cur.subject || '(empty subject)'].join(' <- ')} ${how} ${anchor.subject}`.replace(
+            /\n/g,
+            ', ',
+          ),
+      };
+    }
+    const next = chain.find((c) => c !== cur && signedBy(cur, c));
+    if (!next) break;
+    path.push(cur.subject || '(empty subject)');
+    cur = next;
+  }
+  return {
+    ok: false,
+    detail: `issuer "${leaf.issuer.replace(/\n/g, ', ')}" does not chain to the profile CA "${anchors
+      .map((a) => a.subject.replace(/\n/g, ', '))
+      .join('" or "')}"`,
+  };
+}
+
+/** DNS names of a subjectAltName string ("DNS:a, DNS:b, IP Address:..."). */
+export function dnsSans(subjectAltName: string | undefined): string[] {
+  return (subjectAltName ?? '')
+    .split(/,\s*/)
+    .filter((e) => e.startsWith('DNS:'))
+    .map((e) => e.slice(4).replace(/^"|"$/g, ''));
+}
+
+/**
+ * Go crypto/x509 VerifyHostname for a host name: DNS SANs only (Go ignores the CN since 1.15),
+ * `*` as a whole left-most label, and unlike Node a two-label wildcard such as `*.default` matches
+ * (the page's certificates rely on it, and Direktiv's clients are Go).
+ */
+export function goCheckServerIdentity(host: string, cert: { subjectaltname?: string }): Error | undefined {
+  const sans = dnsSans(cert.subjectaltname);
+  if (sans.some((p) => sanMatches(p, host))) return undefined;
+  const err = new Error(
+    sans.length
+      ? `x509: certificate is valid for ${sans.join(', ')}, not ${host}`
+      : `x509: certificate has no DNS subjectAltName, not valid for ${host}`,
+  ) as NodeJS.ErrnoException;
+  err.code = 'ERR_TLS_CERT_ALTNAME_INVALID';
+  return err;
+}
+
+export function nameFact(serverName: string, sock: tls.TLSSocket): FactCheck {
+  const cert = sock.getPeerCertificate();
+  const err = goCheckServerIdentity(serverName, cert);
+  const sans = cert.subjectaltname ?? '(no subjectAltName)';
+  if (err) return { ok: false, detail: err.message };
+  return { ok: true, detail: `${serverName} matches ${sans} (Go host matching)` };
+}
+
+export function validityFact(cert: X509Certificate, now = new Date()): FactCheck {
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now < from) return { ok: false, detail: `not valid before ${from.toISOString()}` };
+  if (now > to) return { ok: false, detail: `expired on ${to.toISOString()}` };
+  return { ok: true, detail: `valid ${from.toISOString()} .. ${to.toISOString()}` };
+}
+
+function peerFacts(cert: X509Certificate): PeerCertFacts {
+  return {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    subjectAltName: cert.subjectAltName ?? '',
+    validFrom: cert.validFrom,
+    validTo: cert.validTo,
+    serialNumber: cert.serialNumber,
+    fingerprint256: cert.fingerprint256,
+    pem: cert.toString(),
+  };
+}
+
+/** One modern handshake (TLS 1.2+ as Node offers by default) and the facts it yields. */
+export async function handshakeFacts(
+  o: TlsDialOptions & { displayPort?: number },
+): Promise<{ facts: HandshakeFacts; socket?: tls.TLSSocket }> {
+  const base = { port: o.port, displayPort: o.displayPort ?? o.port };
+  let sock: tls.TLSSocket;
+  try {
+    sock = await dialTls({ ...o, verify: false });
+  } catch (e) {
+    return { facts: { ...base, ok: false, error: errorText(e) } };
+  }
+  const chain = peerChain(sock);
+  const leaf = chain[0];
+  const facts: HandshakeFacts = {
+    ...base,
+    ok: true,
+    protocol: sock.getProtocol() ?? undefined,
+    alpn: sock.alpnProtocol || null,
+    cipher: sock.getCipher()?.standardName,
+    authorizationError: sock.authorizationError ? String(sock.authorizationError) : null,
+    chain: chainFact(chain, parseAnchors(o.ca)),
+    name: leaf ? nameFact(o.serverName, sock) : { ok: false, detail: 'no certificate' },
+    validity: leaf ? validityFact(leaf) : { ok: false, detail: 'no certificate' },
+  };
+  if (leaf) facts.peer = peerFacts(leaf);
+  return { facts, socket: sock };
+}
+
+/**
+ * Whether TLS 1.0 and 1.1 are accepted. The client must lower OpenSSL's security level to offer
+ * them at all (Node refuses at level 1+); it presents the client certificate so an mTLS server
+ * judges the version, not the missing certificate.
+ */
+export async function legacyFacts(o: TlsDialOptions): Promise<LegacyFact[]> {
+  const versions = ['TLSv1', 'TLSv1.1'] as const;
+  return Promise.all(
+    versions.map(async (version): Promise<LegacyFact> => {
+      try {
+        const s = await dialTls({
+          ...o,
+          verify: false,
+          alpn: o.alpn,
+          minVersion: version,
+          maxVersion: version,
+          ciphers: 'DEFAULT@SECLEVEL=0',
+        });
+        const got = s.getProtocol();
+        s.destroy();
+        return { version, accepted: true, detail: `handshake completed with ${got}` };
+      } catch (e) {
+        return { version, accepted: false, detail: errorText(e) };
+      }
+    }),
+  );
+}
