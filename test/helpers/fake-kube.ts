@@ -242,6 +242,7 @@ export class FakeKube {
   private readonly watchers = new Set<Watcher>();
   private readonly history: HistoryEvent[] = [];
   private readonly interceptors: Interceptor[] = [];
+  private readonly observers: { match: (r: RecordedRequest) => boolean; left: number; fn: () => void }[] = [];
   private readonly logs = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly wss = new WebSocketServer({ noServer: true });
@@ -350,6 +351,21 @@ export class FakeKube {
 
   intercept(i: Interceptor): void {
     this.interceptors.push(i);
+  }
+
+  /**
+   * Runs `fn` right after the response to the `times`-th request matching `match` (default 1):
+   * a deterministic "becomes ready after N polls" script, free of wall-clock timing.
+   */
+  whenRequested(match: { method?: string; path?: string | RegExp; times?: number }, fn: () => void): void {
+    this.observers.push({
+      match: (r) =>
+        (!match.method || match.method === r.method) &&
+        (match.path === undefined ||
+          (typeof match.path === 'string' ? match.path === r.path : match.path.test(r.path))),
+      left: match.times ?? 1,
+      fn,
+    });
   }
 
   /** Runs `fn` after `ms` (cleared on close): for "becomes Ready after T ms" scripts. */
@@ -583,11 +599,14 @@ export class FakeKube {
       if (i.times !== undefined) i.times--;
       const r = i.respond(rec);
       this.send(res, r.status, r.body, r.contentType);
+      this.notifyObservers(rec);
       return;
     }
     try {
       await this.route(rec, res);
+      this.notifyObservers(rec);
     } catch (e) {
+      this.notifyObservers(rec);
       if (e instanceof HttpError) {
         const s = e.status;
         if ('text' in s) this.send(res, s.code, s.text, e.contentType);
@@ -595,6 +614,12 @@ export class FakeKube {
         return;
       }
       throw e;
+    }
+  }
+
+  private notifyObservers(rec: RecordedRequest): void {
+    for (const o of this.observers) {
+      if (o.left > 0 && o.match(rec) && --o.left === 0) o.fn();
     }
   }
 
@@ -1421,8 +1446,9 @@ export function pod(opts: {
         const st: Json = {
           name: c,
           image: `example/${c}:1`,
-          ready: !opts.waiting && !opts.terminated,
-          restartCount: opts.restarts ?? 0,
+          ready: opts.waiting?.container !== c,
+          restartCount:
+            opts.waiting?.container === c || opts.terminated?.container === c ? (opts.restarts ?? 0) : 0,
         };
         if (opts.waiting?.container === c)
           st.state = { waiting: { reason: opts.waiting.reason, message: opts.waiting.message } };

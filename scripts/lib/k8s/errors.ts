@@ -132,7 +132,7 @@ function hintFor(reason: KubeErrorReason, status: KubeStatus | undefined, server
     case 'Invalid':
       return 'Fix the fields listed: the API server (or an admission webhook) rejected the object as written.';
     case 'BadRequest':
-      return 'The request is malformed for this API server version; check apiVersion, kind and namespace.';
+      return "The API server rejected the request as malformed, or as impossible in the object's current state; see the message.";
     case 'Unauthorized':
       return `The credentials in the harness kubeconfig were rejected by ${server}: regenerate it (kind get kubeconfig --name <cluster>).`;
     case 'Forbidden':

@@ -185,3 +185,41 @@ export async function explainPending(client: KubeClient, pending: Pending[]): Pr
   }
   return out;
 }
+
+const HINTS: [RegExp, string][] = [
+  [
+    /ImagePullBackOff|ErrImagePull|InvalidImageName|manifest unknown/,
+    'An image cannot be pulled: check its name and tag, that the registry is reachable from the node, or override it in the images file (preflight names the chart value that sets it).',
+  ],
+  [
+    /CrashLoopBackOff|last exit:/,
+    'A container keeps crashing: read its log and its previous log (logs/<namespace>/<pod>/ in the diagnostics folder).',
+  ],
+  [
+    /not scheduled|Unschedulable|Insufficient (cpu|memory)/,
+    'A pod cannot be scheduled: the kind node lacks CPU or memory (give Docker more) or a taint/affinity excludes it.',
+  ],
+  [
+    /CreateContainerConfigError|secret ".*" not found|configmap ".*" not found|MountVolume/,
+    'A pod waits for a Secret or ConfigMap: check that the profile created it in that namespace (certificates Ready?).',
+  ],
+  [/readiness probe/, 'A container runs but fails its readiness probe: read its log.'],
+  [
+    /Issuer \S+: not found|Referenced "(Cluster)?Issuer" not found/,
+    "A Certificate references an issuer that does not exist: apply the profile's Issuer/ClusterIssuer first, or fix spec.issuerRef.",
+  ],
+  [
+    /Issuer \S+: Ready=False/,
+    'The issuer is not ready: read its condition (a CA issuer needs its CA Secret in its namespace; a ClusterIssuer in the cert-manager namespace).',
+  ],
+  [
+    /no CertificateRequest yet/,
+    'cert-manager has not acted on the Certificate: check that the cert-manager controller is running.',
+  ],
+];
+
+/** What to do, from the problems found in the pending items (one line per kind of problem). */
+export function problemHints(pending: Pending[]): string[] {
+  const text = pending.flatMap((p) => [p.why, ...(p.details ?? [])]).join('\n');
+  return HINTS.filter(([re]) => re.test(text)).map(([, hint]) => hint);
+}

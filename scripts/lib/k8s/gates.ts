@@ -4,7 +4,7 @@
 // api) and §5 (certgen, Contour, Knative), shared/anchors.md.
 import type { KubeClient } from './client.ts';
 import { KubeApiError } from './errors.ts';
-import { explainPending, workloadPodProblems } from './explain.ts';
+import { explainPending, problemHints, workloadPodProblems } from './explain.ts';
 import { daemonSetReadiness, deploymentReadiness, readyConditionReadiness } from './readiness.ts';
 import {
   describeRef,
@@ -135,6 +135,7 @@ export async function certManagerApiGate(
     timeoutMs: opts.timeoutMs ?? 180_000,
     // Non-retryable errors are thrown by the check itself: they end the wait.
     isFatal: (e) => !(e instanceof KubeApiError) || e.reason === 'Unauthorized' || e.reason === 'Forbidden',
+    hints: problemHints,
     explain: async (pending) => {
       const workloads = await unreadyWorkloads(client, namespace, 'Deployment').catch(() => []);
       return explainPending(client, [...pending, ...workloads]);
@@ -218,6 +219,7 @@ export async function knativeChartGate(
       ...opts,
       timeoutMs: opts.timeoutMs ?? 300_000,
       explain: (p) => explainPending(client, p),
+      hints: problemHints,
     },
   );
   return { ...r, gate: 'knative-chart', notes: [] };
@@ -306,6 +308,7 @@ export async function certificatesReadyGate(
     {
       ...opts,
       timeoutMs: opts.timeoutMs ?? 180_000,
+      hints: problemHints,
       explain: async (pending) => {
         const out: Pending[] = [];
         for (const p of await explainPending(client, pending)) {
@@ -368,6 +371,7 @@ export async function deploymentsAvailableGate(
     ...opts,
     timeoutMs: opts.timeoutMs ?? 300_000,
     explain: (p) => explainPending(client, p),
+    hints: problemHints,
   });
   return { ...r, gate: 'deployments-available', notes: [] };
 }

@@ -32,6 +32,8 @@ export interface WaitOptions {
   explain?: (pending: Pending[]) => Promise<Pending[]>;
   /** Errors of the check that end the wait at once instead of being retried. */
   isFatal?: (e: unknown) => boolean;
+  /** What to do about the (explained) pending items: lines appended to the timeout message. */
+  hints?: (pending: Pending[]) => string[];
 }
 
 export interface WaitResult {
@@ -43,8 +45,11 @@ export class WaitTimeoutError extends Error {
   readonly description: string;
   readonly pending: Pending[];
   readonly elapsedMs: number;
-  constructor(description: string, pending: Pending[], elapsedMs: number) {
-    super(formatTimeout(description, pending, elapsedMs));
+  constructor(description: string, pending: Pending[], elapsedMs: number, hints: string[] = []) {
+    super(
+      formatTimeout(description, pending, elapsedMs) +
+        (hints.length ? `\nWhat to do:\n${hints.map((h) => `  - ${h}`).join('\n')}` : ''),
+    );
     this.name = 'WaitTimeoutError';
     this.description = description;
     this.pending = pending;
@@ -175,7 +180,7 @@ export async function waitFor(
           }));
         }
       }
-      throw new WaitTimeoutError(description, explained, Date.now() - started);
+      throw new WaitTimeoutError(description, explained, Date.now() - started, opts.hints?.(explained) ?? []);
     }
     try {
       await sleep(Math.min(interval, remaining), opts.signal);
