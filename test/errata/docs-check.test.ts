@@ -7,6 +7,7 @@ import {
   type DocsRunResult,
   docsCheck,
   docsCheckMarkdown,
+  docsPathResults,
   SIGNATURES,
 } from '../../scripts/lib/docs-check/index.ts';
 
@@ -264,6 +265,38 @@ test('Secret names come from the run values (a renamed functionsCA is still foun
     ],
   };
   assert.is(byId(docsCheck(r), 3).status, 'broke');
+});
+
+test('verdicts from the run: warn is a pass with warnings, a missing path was not run', () => {
+  const r = docsPathResults([
+    {
+      path: 'engine->knative',
+      status: 'warn',
+      reasons: [],
+      warnings: ['port 80 of the internal Envoy still serves plaintext'],
+    },
+    {
+      path: 'engine->pod',
+      status: 'fail',
+      reasons: ['x509: certificate is valid for direktiv-flow-hl.default'],
+      warnings: [],
+    },
+    { path: 'client->ingress', status: 'pass' },
+  ]);
+  assert.is(r.length, PATH_IDS.length);
+  assert.equal(
+    r.find((x) => x.path === 'engine->knative'),
+    {
+      path: 'engine->knative',
+      outcome: 'pass',
+      warnings: ['port 80 of the internal Envoy still serves plaintext'],
+    },
+  );
+  assert.is(r.find((x) => x.path === 'engine->pod')?.outcome, 'fail');
+  assert.is(r.find((x) => x.path === 'api->engine')?.outcome, 'not-run');
+  const out = docsCheck({ ...measured, verdicts: r });
+  assert.is(byId(out, 5).status, 'broke');
+  assert.is(byId(out, 7).status, 'broke');
 });
 
 test('Markdown lists every erratum and where each one broke', () => {

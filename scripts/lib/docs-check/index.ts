@@ -1,7 +1,14 @@
 // The documentation check: given what an as-documented run saw (path verdicts, failed steps,
 // Kubernetes events), say for each erratum of the TLS page whether it broke the run and where
 // (which object, which event, which path). Pure: the orchestrator collects, this judges.
-import { ERRATA, type Erratum, type Feature, type Mode, type PathId } from '../../../scenarios/index.ts';
+import {
+  ERRATA,
+  type Erratum,
+  type Feature,
+  type Mode,
+  PATH_IDS,
+  type PathId,
+} from '../../../scenarios/index.ts';
 
 /** A path's verdict as the run reports it. `not-run`: the run stopped before the path was measured. */
 export interface DocsPathResult {
@@ -11,6 +18,32 @@ export interface DocsPathResult {
   reasons?: string[];
   /** Warnings on a pass, e.g. "port 80 of the internal Envoy still serves plaintext". */
   warnings?: string[];
+}
+
+/** The fields of the verdict module's PathVerdict this check reads (structural, no import). */
+export interface VerdictLike {
+  path: PathId;
+  status: 'pass' | 'warn' | 'fail';
+  reasons?: string[];
+  warnings?: string[];
+}
+
+/**
+ * Verdicts as the run produced them -> DocsPathResult for every path: a warning is a pass that
+ * keeps its warnings, and a path without a verdict was not measured (the run stopped first).
+ */
+export function docsPathResults(verdicts: readonly VerdictLike[]): DocsPathResult[] {
+  const byPath = new Map(verdicts.map((v) => [v.path, v]));
+  return PATH_IDS.map((path) => {
+    const v = byPath.get(path);
+    if (!v) return { path, outcome: 'not-run' };
+    return {
+      path,
+      outcome: v.status === 'fail' ? 'fail' : 'pass',
+      ...(v.reasons?.length ? { reasons: [...v.reasons] } : {}),
+      ...(v.warnings?.length ? { warnings: [...v.warnings] } : {}),
+    };
+  });
 }
 
 /** The subset of a core/v1 Event the check reads (pass the API objects as they come). */
