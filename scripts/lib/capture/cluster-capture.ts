@@ -317,12 +317,14 @@ export const spawnRunner: ProcessRunner = {
         clearTimeout(timer);
         resolve({ code, stdout, stderr });
       });
+      // A kubectl that exits without reading stdin (wait, delete) must not crash us with EPIPE.
+      child.stdin!.on('error', () => {});
       child.stdin!.end(opts.input ?? '');
     });
   },
   stream(cmd, args, stdoutFile) {
     const out = createWriteStream(stdoutFile);
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(out);
     const listeners: Array<(l: string) => void> = [];
     let pending = '';
