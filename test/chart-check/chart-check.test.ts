@@ -338,6 +338,8 @@ function fakeDirektivRepo(): { url: string; commit: string } {
   g('add', '.');
   g('commit', '--quiet', '-m', 'chart');
   g('tag', 'v0.4.1-test');
+  // GitHub serves a fetch by commit; a local repository needs to be told to.
+  g('config', 'uploadpack.allowReachableSHA1InWant', 'true');
   return { url: `file://${work}`, commit: g('rev-parse', 'HEAD') };
 }
 
@@ -369,6 +371,11 @@ test('fetch: shallow clone into .cache/direktiv/<ref>, reused, commit verified',
     assert.match((e as Error).message, `cannot fetch Direktiv v9.9.9 from ${url}`);
     assert.not.ok(existsSync(join(root, '.cache', 'direktiv', 'v9.9.9')), 'no half-finished checkout left');
   }
+  // A full commit sha is fetched by sha (clone --branch takes only branches and tags).
+  const bySha = await fetchDirektivChart({ ref: commit, repository: url, root });
+  assert.ok(bySha.cloned);
+  assert.is(bySha.commit, commit);
+  assert.ok(existsSync(join(bySha.chartDir, 'Chart.yaml')));
   // --direktiv-ref end to end, through the same fetch.
   const { code, out } = await run(
     ['--direktiv-ref', 'v0.4.1-test', '--against', GOOD, '--profile', 'full-mtls'],

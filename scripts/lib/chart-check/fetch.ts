@@ -10,6 +10,7 @@ import { chartSource } from '../plan/build.ts';
 import { projectRoot } from '../tools/fsutil.ts';
 
 export interface FetchOptions {
+  /** A tag, a branch or a full commit sha. */
   ref: string;
   /** Default: the pinned repository (kind/versions.ts). Tests pass a local repository. */
   repository?: string;
@@ -79,7 +80,14 @@ export async function fetchDirektivChart(o: FetchOptions): Promise<FetchedChart>
   await mkdir(dirname(checkout), { recursive: true });
   try {
     try {
-      await git(['clone', '--quiet', '--depth', '1', '--branch', o.ref, repository, tmp]);
+      if (/^[0-9a-f]{40}$/.test(o.ref)) {
+        // A commit: `clone --branch` takes only branches and tags; GitHub serves a fetch by sha.
+        await git(['init', '--quiet', tmp]);
+        await git(['fetch', '--quiet', '--depth', '1', repository, o.ref], tmp);
+        await git(['checkout', '--quiet', 'FETCH_HEAD'], tmp);
+      } else {
+        await git(['clone', '--quiet', '--depth', '1', '--branch', o.ref, repository, tmp]);
+      }
     } catch (e) {
       const err = e as FetchError;
       throw new FetchError(
