@@ -41,10 +41,9 @@ function only(findings: Finding[], re: RegExp): Finding {
 }
 
 test("the project's own workflows pass every rule", () => {
-  assert.equal(
-    real.map((f) => f.path),
-    ['.github/workflows/ci.yml', '.github/workflows/e2e-leg.yml', '.github/workflows/nightly.yml'],
-  );
+  const paths = real.map((f) => f.path);
+  for (const w of ['ci.yml', 'e2e-leg.yml', 'nightly.yml'])
+    assert.ok(paths.includes(`.github/workflows/${w}`), w);
   const findings = checkWorkflows(real, ctx);
   assert.equal(findings.map(formatFinding), []);
 });
