@@ -1,0 +1,59 @@
+// What the steps of one real run share: options, output folder, tools, the cluster's own paths and
+// client, and the evidence gathered per scenario. Steps fill it in order; reports read it.
+import type { ImageOverrides } from '../../../kind/images.ts';
+import type { Scenario } from '../../../scenarios/index.ts';
+import type { E2eOptions } from '../cli/e2e-args.ts';
+import type { KubeClient } from '../k8s/client.ts';
+import { kubeEnv } from '../preflight/cluster.ts';
+import type { ClusterDecision, ClusterPaths, DockerInfo, ToolPaths } from '../preflight/index.ts';
+import { firstLines, type Runner, showCommand } from '../tools/runner.ts';
+
+export interface ScenarioRun {
+  scenario: Scenario;
+  /** Everything the evidence steps record, keyed by kind; read by the verdict step. */
+  evidence: Record<string, unknown>;
+  traffic?: unknown;
+  notes: string[];
+}
+
+export interface RunContext {
+  opts: E2eOptions;
+  /** The run's output folder (absolute). */
+  out: string;
+  runner: Runner;
+  log: (line: string) => void;
+  overrides: ImageOverrides;
+  paths: ClusterPaths;
+  docker?: DockerInfo;
+  tools?: ToolPaths;
+  cluster?: ClusterDecision;
+  client?: KubeClient;
+  charts?: { direktiv: string; knative: string; commit?: string };
+  scenarios: Map<string, ScenarioRun>;
+}
+
+export function need<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new Error(`internal: ${what} is not set (an earlier step did not run)`);
+  return v;
+}
+
+/** Runs a tool with the cluster's own kubeconfig and helm state; fails with the tool's words. */
+export async function runTool(
+  ctx: RunContext,
+  bin: string,
+  args: string[],
+  timeoutMs = 600_000,
+): Promise<string> {
+  const r = await ctx.runner(bin, args, { timeoutMs, env: kubeEnv(ctx.paths) });
+  if (r.exitCode !== 0) {
+    throw new Error(
+      `${showCommand(bin, args)} failed (exit ${r.exitCode}): ${firstLines(r.stderr || r.stdout, 6)}`,
+    );
+  }
+  return r.stdout;
+}
+
+export async function helmRun(ctx: RunContext, args: string[], timeoutMs?: number): Promise<string> {
+  const helm = need(ctx.tools, 'tools').helm.path;
+  return runTool(ctx, helm, [...args, '--kubeconfig', ctx.paths.kubeconfig], timeoutMs);
+}

@@ -1,0 +1,357 @@
+// Actions of the install phases of a real run (preflight to Direktiv ready), keyed by the plan's
+// step ids. Each action does what its plan step's commands say, through the same tools.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { kindClusterYaml } from '../../../kind/cluster.ts';
+import { direktivImageValues, rewriteImages, useOf } from '../../../kind/images.ts';
+import { certManagerPin, direktivPin } from '../../../kind/versions.ts';
+import { direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
+import { PROFILE_CHART_DIR, PROFILE_RELEASE, profileChartValues } from '../chart/render.ts';
+import { fetchDirektivChart } from '../chart-check/fetch.ts';
+import { KubeClient } from '../k8s/client.ts';
+import {
+  certificatesReadyGate,
+  certManagerApiGate,
+  deploymentsAvailableGate,
+  knativeChartGate,
+  patchEnvoyNodePorts,
+} from '../k8s/gates.ts';
+import type { KubeObject } from '../k8s/types.ts';
+import { pinnedDirektivImages } from '../plan/artifacts.ts';
+import { CONTOUR_NAMESPACES, KNATIVE_NS } from '../plan/build.ts';
+import { knativePatches } from '../plan/knative-patches.ts';
+import { layout } from '../plan/layout.ts';
+import type { PlanStep } from '../plan/types.ts';
+import {
+  checkDocker,
+  checkDockerVersion,
+  checkHostPorts,
+  checkMemory,
+  checkTools,
+  createCluster,
+  decideCluster,
+  deleteClusterArgs,
+  dockerMajor,
+  exportKubeconfig,
+  imagesToPull,
+  ingressPorts,
+  loadMissingImages,
+  PreflightError,
+  PreflightErrors,
+  pullImages,
+  removeMarker,
+} from '../preflight/index.ts';
+import { needsPostRenderer, postRendererFlags } from '../preflight/post-render.ts';
+import { helmRun, need, type RunContext, runTool } from './context.ts';
+import type { StepContext } from './executor.ts';
+
+export type Action = (ctx: RunContext, step: PlanStep, s: StepContext) => Promise<void>;
+
+const scenarioOf = (ctx: RunContext, step: PlanStep) => {
+  const r = ctx.scenarios.get(step.scenario ?? '');
+  if (!r) throw new Error(`internal: step ${step.id} has no scenario`);
+  return r.scenario;
+};
+
+async function writeRunFile(ctx: RunContext, rel: string, text: string): Promise<string> {
+  const p = join(ctx.out, rel);
+  await mkdir(join(p, '..'), { recursive: true });
+  await writeFile(p, text);
+  return p;
+}
+
+/** The Direktiv values of a scenario as the run installs them: profile values + image pins. */
+export function runDirektivValues(ctx: RunContext, step: PlanStep): string {
+  const s = scenarioOf(ctx, step);
+  const values = direktivValues(s, { images: pinnedDirektivImages() });
+  // kind/images.yaml overrides (a vanished vorteil/* image replaced by a mirror) win over the pins.
+  for (const [k, v] of Object.entries(direktivImageValues(ctx.overrides))) setPath(values, k, v);
+  return toValuesYaml(values, s);
+}
+
+function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    cur[k] = (cur[k] as Record<string, unknown>) ?? {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys.at(-1) as string] = value;
+}
+
+export const installActions: Record<string, Action> = {
+  async 'preflight.docker'(ctx, _step, s) {
+    try {
+      ctx.docker = await checkDocker(ctx.runner);
+      checkDockerVersion(ctx.docker);
+      checkMemory(ctx.docker);
+    } catch (e) {
+      throw asPlain(e);
+    }
+    s.note(
+      `docker ${ctx.docker.serverVersion}, ${(ctx.docker.memTotalBytes / 1024 ** 3).toFixed(1)} GiB${ctx.docker.containerdImageStore ? ', containerd image store (images go in as archives)' : ''}`,
+    );
+  },
+  async 'preflight.ports'(ctx, _step, s) {
+    // A reused cluster already holds its ports; decide first (needs kind, so tools come first in code).
+    ctx.tools ??= await checkTools({ log: s.note, runner: ctx.runner }).catch((e) => {
+      throw asPlain(e);
+    });
+    ctx.cluster = await decideCluster(ctx.runner, {
+      cluster: ctx.opts.clusterName,
+      kind: ctx.tools.kind.path,
+      httpPort: ctx.opts.httpPort,
+      httpsPort: ctx.opts.httpsPort,
+    }).catch((e) => {
+      throw asPlain(e);
+    });
+    s.note(ctx.cluster.reason);
+    if (ctx.cluster.action === 'create') {
+      const problems = await checkHostPorts(ingressPorts(ctx.opts.httpPort, ctx.opts.httpsPort));
+      if (problems.length) throw asPlain(new PreflightErrors(problems));
+    }
+  },
+  async 'preflight.tools'(ctx, _step, s) {
+    ctx.tools ??= await checkTools({ log: s.note, runner: ctx.runner }).catch((e) => {
+      throw asPlain(e);
+    });
+    for (const t of Object.values(ctx.tools))
+      s.note(`${t.name} ${t.version} (${t.source}${t.verifiedBy ? `, ${t.verifiedBy}` : ''}): ${t.path}`);
+  },
+  async 'preflight.charts'(ctx, _step, s) {
+    const ref = ctx.opts.direktivRef ?? direktivPin.ref;
+    const fetched = await fetchDirektivChart({ ref });
+    const knative = join(fetched.checkout, direktivPin.charts.knative);
+    ctx.charts = { direktiv: ctx.opts.chart ?? fetched.chartDir, knative, commit: fetched.commit };
+    s.note(`Direktiv ${ref} at ${fetched.commit}${fetched.cloned ? ' (cloned)' : ' (cached)'}`);
+  },
+  async 'preflight.images'(ctx, _step, s) {
+    const extra = [ctx.opts.knativeImage, ctx.opts.isolatedImage].filter((x): x is string => Boolean(x));
+    const images = imagesToPull(ctx.overrides, extra);
+    const report = await pullImages(ctx.runner, images, { log: s.note }).catch((e) => {
+      throw asPlain(e);
+    });
+    s.note(`${images.length} images available on the host${report ? '' : ''}`);
+  },
+
+  async 'cluster.create'(ctx, _step, s) {
+    const tools = need(ctx.tools, 'tools');
+    const decision = need(ctx.cluster, 'cluster decision');
+    if (decision.action === 'create') {
+      await createCluster(ctx.runner, {
+        kind: tools.kind.path,
+        cluster: ctx.opts.clusterName,
+        paths: ctx.paths,
+        configYaml: kindClusterYaml({ httpPort: ctx.opts.httpPort, httpsPort: ctx.opts.httpsPort }),
+        httpPort: ctx.opts.httpPort,
+        httpsPort: ctx.opts.httpsPort,
+      }).catch((e) => {
+        throw asPlain(e);
+      });
+      s.onCleanup(`delete kind cluster ${ctx.opts.clusterName}`, async () => {
+        await runTool(ctx, tools.kind.path, deleteClusterArgs(ctx.opts.clusterName, ctx.paths), 300_000);
+        await removeMarker(ctx.paths);
+      });
+    } else {
+      await exportKubeconfig(ctx.runner, tools.kind.path, ctx.opts.clusterName, ctx.paths);
+      s.note('reused cluster: it is kept after the run (delete it with kind delete cluster)');
+    }
+    ctx.client = KubeClient.fromKubeconfig(ctx.paths.kubeconfig, {
+      expectContext: `kind-${ctx.opts.clusterName}`,
+    });
+  },
+  async 'cluster.load-images'(ctx, _step, s) {
+    const docker = need(ctx.docker, 'docker info');
+    const images = imagesToPull(ctx.overrides, []).map((i) => i.ref);
+    const report = await loadMissingImages(ctx.runner, images, {
+      kind: need(ctx.tools, 'tools').kind.path,
+      cluster: ctx.opts.clusterName,
+      containerdImageStore: docker.containerdImageStore,
+      dockerMajor: dockerMajor(docker),
+      platform: `linux/${docker.architecture === 'aarch64' ? 'arm64' : 'amd64'}`,
+      log: s.note,
+    }).catch((e) => {
+      throw asPlain(e);
+    });
+    s.note(
+      `images: ${report.alreadyPresent.length} present, ${report.loaded.length} loaded, ${report.pulledInNode.length} pulled in the node`,
+    );
+  },
+
+  async 'cert-manager.install'(ctx, _step, s) {
+    const res = await fetch(certManagerPin.manifestUrl, { signal: AbortSignal.timeout(120_000) }).catch(
+      (e: Error) => {
+        throw new Error(`cannot download ${certManagerPin.manifestUrl}: ${e.message}`);
+      },
+    );
+    if (!res.ok) throw new Error(`cannot download ${certManagerPin.manifestUrl}: HTTP ${res.status}`);
+    const text = rewriteImages(await res.text(), ctx.overrides, ['manifest-rewrite']);
+    const objects = parseAllDocuments(text)
+      .map((d) => d.toJS() as KubeObject | null)
+      .filter((o): o is KubeObject => Boolean(o?.kind));
+    await need(ctx.client, 'client').applyAll(objects);
+    s.note(`${objects.length} objects applied (server-side)`);
+  },
+  async 'cert-manager.ready'(ctx, step, s) {
+    const r = await certManagerApiGate(need(ctx.client, 'client'), {
+      timeoutMs: (step.timeoutSec ?? 180) * 1000,
+      onProgress: s.note,
+    });
+    for (const n of r.notes) s.note(n);
+  },
+
+  async 'knative.install'(ctx) {
+    const charts = need(ctx.charts, 'charts');
+    const pr = needsPostRenderer(ctx.overrides, 'knative') ? postRendererFlags() : [];
+    await helmRun(ctx, ['upgrade', '--install', 'knative', charts.knative, ...pr], 600_000);
+  },
+  async 'knative.expose-envoy'(ctx, _step, s) {
+    const r = await patchEnvoyNodePorts(need(ctx.client, 'client'));
+    s.note(`envoy NodePorts ${r.http}/${r.https}${r.changed ? '' : ' (already set)'}`);
+  },
+  async 'knative.ready'(ctx, step, s) {
+    await knativeChartGate(need(ctx.client, 'client'), {
+      timeoutMs: (step.timeoutSec ?? 600) * 1000,
+      contourNamespaces: [...CONTOUR_NAMESPACES],
+      onProgress: s.note,
+    });
+  },
+  async 'knative.envoy-reachable'(ctx, step) {
+    const url = `http://127.0.0.1:${ctx.opts.httpPort}/`;
+    const deadline = Date.now() + (step.timeoutSec ?? 120) * 1000;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const r = await fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'manual' });
+        await r.body?.cancel();
+        return;
+      } catch (e) {
+        last = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    throw new Error(
+      `the external Envoy does not answer on ${url} (${last}): check that contour-external/envoy is NodePort 31080 and kind maps it (docker port ${ctx.opts.clusterName}-control-plane)`,
+    );
+  },
+
+  async 'namespaces.create'(ctx, step) {
+    const client = need(ctx.client, 'client');
+    const names = new Set<string>();
+    for (const r of ctx.scenarios.values()) {
+      if (r.scenario.namespace !== 'default') names.add(r.scenario.namespace);
+      names.add(r.scenario.serviceNamespace);
+    }
+    void step;
+    await client.applyAll(
+      [...names].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
+    );
+  },
+
+  async 'profile.switch'(ctx, step, s) {
+    const sc = scenarioOf(ctx, step);
+    const client = need(ctx.client, 'client');
+    // Old Knative services and pod Jobs mount the previous profile's certificates: remove them.
+    for (const [apiVersion, kind] of [
+      ['serving.knative.dev/v1', 'Service'],
+      ['batch/v1', 'Job'],
+    ] as const) {
+      const items = await client.list(apiVersion, kind, { namespace: sc.serviceNamespace });
+      for (const o of items)
+        await client.delete({
+          apiVersion,
+          kind,
+          namespace: sc.serviceNamespace,
+          name: o.metadata.name as string,
+        });
+      s.note(`deleted ${items.length} ${kind}(s) in ${sc.serviceNamespace}`);
+    }
+  },
+  async 'profile.apply'(ctx, step) {
+    const sc = scenarioOf(ctx, step);
+    const file = await writeRunFile(ctx, layout.profileValues(sc.name), stringify(profileChartValues(sc)));
+    await helmRun(ctx, [
+      'upgrade',
+      '--install',
+      PROFILE_RELEASE,
+      PROFILE_CHART_DIR,
+      '-n',
+      sc.namespace,
+      '-f',
+      file,
+    ]);
+  },
+  async 'profile.knative-settings'(ctx, step) {
+    const client = need(ctx.client, 'client');
+    for (const p of knativePatches(scenarioOf(ctx, step))) {
+      await client.mergePatch(
+        { apiVersion: 'v1', kind: 'ConfigMap', namespace: p.namespace, name: p.configMap },
+        { data: p.data },
+      );
+    }
+  },
+  async 'profile.certificates-ready'(ctx, step, s) {
+    const sc = scenarioOf(ctx, step);
+    await certificatesReadyGate(need(ctx.client, 'client'), {
+      namespaces: [...new Set([sc.namespace, sc.serviceNamespace, 'contour-internal', 'cert-manager'])],
+      timeoutMs: (step.timeoutSec ?? 180) * 1000,
+      onProgress: s.note,
+    });
+  },
+  async 'direktiv.install'(ctx, step) {
+    const sc = scenarioOf(ctx, step);
+    const file = await writeRunFile(ctx, layout.direktivValues(sc.name), runDirektivValues(ctx, step));
+    const pr = needsPostRenderer(ctx.overrides, 'direktiv') ? postRendererFlags() : [];
+    await helmRun(ctx, [
+      'upgrade',
+      '--install',
+      'direktiv',
+      need(ctx.charts, 'charts').direktiv,
+      '-n',
+      sc.namespace,
+      '-f',
+      file,
+      ...pr,
+    ]);
+  },
+  async 'direktiv.restart'(ctx, step) {
+    const sc = scenarioOf(ctx, step);
+    const client = need(ctx.client, 'client');
+    const now = new Date().toISOString();
+    for (const d of await client.list('apps/v1', 'Deployment', { namespace: sc.namespace })) {
+      // What `kubectl rollout restart` does: a new pod-template annotation.
+      await client.mergePatch(
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace: sc.namespace,
+          name: d.metadata.name as string,
+        },
+        { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': now } } } } },
+      );
+    }
+  },
+  async 'direktiv.ready'(ctx, step, s) {
+    const sc = scenarioOf(ctx, step);
+    await deploymentsAvailableGate(need(ctx.client, 'client'), {
+      namespace: sc.namespace,
+      expect: ['direktiv', 'direktiv-api', 'direktiv-functions', 'direktiv-ui'],
+      timeoutMs: (step.timeoutSec ?? 600) * 1000,
+      onProgress: s.note,
+    });
+  },
+  async 'teardown.cluster'() {
+    // The cluster's deletion is the cleanup registered by cluster.create (skipped by --keep and
+    // for reused clusters); this step only marks the phase in the plan and the timings.
+  },
+};
+
+/** Preflight errors carry a hint: fold it into the message the progress shows. */
+function asPlain(e: unknown): Error {
+  if (e instanceof PreflightErrors) return new Error(e.describe());
+  if (e instanceof PreflightError) return new Error(`${e.message}\n  → ${e.hint}`);
+  return e as Error;
+}
+
+export { KNATIVE_NS, useOf };
