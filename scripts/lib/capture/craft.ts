@@ -280,6 +280,7 @@ export function pcapngFile(
   return Buffer.concat(out);
 }
 
+const EMPTY = Buffer.alloc(0);
 const SYN = 0x02;
 const ACK = 0x10;
 const PSH = 0x08;
@@ -309,16 +310,22 @@ export class TcpConversation {
     return this;
   }
 
-  /** Sends `data` from one side in segments of at most `mss` bytes. */
-  send(from: 'c' | 's', data: Buffer, mss = 1448): this {
+  /**
+   * Sends `data` from one side in segments of at most `mss` bytes; with `ackEvery` = k the other
+   * side answers every k-th segment with a pure ACK (as real receivers do: delayed ACKs).
+   */
+  send(from: 'c' | 's', data: Buffer, mss = 1448, ackEvery = 0): this {
+    let n = 0;
     for (let i = 0; i < data.length; i += mss) {
       const part = data.subarray(i, i + mss);
       if (from === 'c') {
         this.push('c', ACK | PSH, part, this.cSeq, this.sSeq);
         this.cSeq = (this.cSeq + part.length) >>> 0;
+        if (ackEvery && ++n % ackEvery === 0) this.push('s', ACK, EMPTY, this.sSeq, this.cSeq);
       } else {
         this.push('s', ACK | PSH, part, this.sSeq, this.cSeq);
         this.sSeq = (this.sSeq + part.length) >>> 0;
+        if (ackEvery && ++n % ackEvery === 0) this.push('c', ACK, EMPTY, this.cSeq, this.sSeq);
       }
     }
     return this;
