@@ -253,7 +253,7 @@ test('apply refused: kubectl says why, nothing is exec-ed; no "listening" in tim
   assert.equal(silent.verbs(), ['apply', 'wait', 'exec', 'delete']);
 });
 
-test('the whole driver against a stand-in kubectl that runs the pod command here (real tcpdump, real stream)', async () => {
+test('the whole driver against a stand-in kubectl running the pod command here: real tcpdump and stream (a live kind node is not exercised here)', async () => {
   const log = join(dir, 'kubectl.log');
   const manifest = join(dir, 'manifest.json');
   const fake = join(dir, 'kubectl');

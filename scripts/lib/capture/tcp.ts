@@ -40,6 +40,7 @@ export class Direction {
   /** Bytes stored contiguously from offset 0. */
   private contig = 0;
   private pending: Piece[] = [];
+  private pendingBytes = 0;
   /** Stream ranges seen, as [start, end) pairs (for exact retransmission and hole counts). */
   private iv: number[] = [];
   private covered = 0;
@@ -65,15 +66,11 @@ export class Direction {
     return !this.released && this.contig === this.extent && this.snappedBytes === 0;
   }
 
-  /** Stream bytes the capture does not hold below the retention cap (lost or snapped). */
-  holeBelowCap(): boolean {
-    return this.contig < Math.min(this.extent, this.cap);
-  }
-
   /** Drop the stored bytes (after classification); counters keep working. */
   release(): void {
     this.data = null;
     this.pending = [];
+    this.pendingBytes = 0;
     this.released = true;
   }
 
@@ -184,10 +181,12 @@ export class Direction {
       this.drain();
       return;
     }
-    if (this.pending.length >= MAX_PENDING) {
+    // Pieces all lie below the cap, but retransmitted out-of-order pieces overlap: bound the bytes too.
+    if (this.pending.length >= MAX_PENDING || this.pendingBytes + len > 2 * this.cap) {
       this.droppedPieces++;
       return;
     }
+    this.pendingBytes += len;
     const piece = { off: rel, bytes: Buffer.from(src.subarray(off, off + len)) };
     // Keep the list sorted by offset (pieces mostly arrive in order).
     let i = this.pending.length;
@@ -198,6 +197,7 @@ export class Direction {
   private drain(): void {
     while (this.pending.length > 0 && this.pending[0]!.off <= this.contig) {
       const p = this.pending.shift()!;
+      this.pendingBytes -= p.bytes.length;
       const from = this.contig - p.off;
       if (from < p.bytes.length) {
         this.ensureCapacity(p.off + p.bytes.length);
@@ -229,9 +229,12 @@ export class Direction {
     for (const p of this.pending) moved.push({ off: p.off + d, bytes: p.bytes });
     this.contig = 0;
     this.pending = [];
+    this.pendingBytes = 0;
     for (const p of moved) {
       if (p.off >= this.cap) continue;
-      this.pending.push({ off: p.off, bytes: p.bytes.subarray(0, this.cap - p.off) });
+      const bytes = p.bytes.subarray(0, this.cap - p.off);
+      this.pending.push({ off: p.off, bytes });
+      this.pendingBytes += bytes.length;
     }
   }
 }
