@@ -345,3 +345,11 @@ export function foreignClientCertificate(): Promise<SecretData> {
   })();
   return foreignClient;
 }
+
+/**
+ * Every private key this process generated (PKCS#8 PEM), so a leak check can search reports and
+ * logs for them. Never written anywhere by the harness itself.
+ */
+export async function generatedPrivateKeys(): Promise<string[]> {
+  return Promise.all([...keyCache.values()].map(async (k) => keyPem((await k).privateKey)));
+}

@@ -1,16 +1,9 @@
 // Active facts judged against a path's expected state: named checks, each with the reason in
 // words when it fails ("plaintext accepted on 6666", "certificate lacks direktiv-flow-hl.default").
 import type { PathExpectation } from '../../../scenarios/index.ts';
-import type { ProbeCheck } from '../evidence/types.ts';
-import type { ActiveFacts, ObservedState, PlainFact, ProbeTarget } from './types.ts';
+import type { ActiveCheck, ActiveFacts, ObservedState, PlainFact, ProbeTarget } from './types.ts';
 
-/** A ProbeCheck plus the worded reason for a failure, or a warning on a passing check. */
-export interface ActiveCheck extends ProbeCheck {
-  /** Set when ok is false: one phrase a report prints. */
-  reason?: string;
-  /** Set on a passing check the report must still flag (e.g. erratum 7's open port 80). */
-  warning?: string;
-}
+export type { ActiveCheck };
 
 const MODERN = new Set(['TLSv1.2', 'TLSv1.3']);
 

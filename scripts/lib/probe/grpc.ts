@@ -130,7 +130,7 @@ export function grpcCall(o: GrpcCallOptions): Promise<GrpcCallResult> {
           answered: code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED,
           code,
           codeName: grpc.status[code] ?? String(code),
-          details: err.details || err.message,
+          details: (err.details || err.message).trim(),
         });
       },
     );

@@ -127,6 +127,11 @@ function peerChain(sock: tls.TLSSocket): X509Certificate[] {
   return out;
 }
 
+/** A distinguished name on one line; Node gives undefined for an empty one. */
+function dn(name: string | undefined): string {
+  return name ? name.replace(/\n/g, ', ') : '(empty subject)';
+}
+
 /**
  * Whether the presented chain leads to one of the anchors by signature (not just by name), checked
  * apart from time so that an expired certificate reports "expired", not "untrusted".
@@ -149,24 +154,17 @@ export function chainFact(chain: X509Certificate[], anchors: X509Certificate[]):
     if (anchor) {
       const how =
         anchor.fingerprint256 === cur.fingerprint256 ? 'is the trusted certificate' : 'is signed by';
-      return {
-        ok: true,
-        detail:
-          `${[...path, cur.subject || '(empty subject)'].join(' <- ')} ${how} ${anchor.subject}`.replace(
-            /\n/g,
-            ', ',
-          ),
-      };
+      return { ok: true, detail: `${[...path, dn(cur.subject)].join(' <- ')} ${how} ${dn(anchor.subject)}` };
     }
     const next = chain.find((c) => c !== cur && signedBy(cur, c));
     if (!next) break;
-    path.push(cur.subject || '(empty subject)');
+    path.push(dn(cur.subject));
     cur = next;
   }
   return {
     ok: false,
-    detail: `issuer "${leaf.issuer.replace(/\n/g, ', ')}" does not chain to the profile CA "${anchors
-      .map((a) => a.subject.replace(/\n/g, ', '))
+    detail: `issuer "${dn(leaf.issuer)}" does not chain to the profile CA "${anchors
+      .map((a) => dn(a.subject))
       .join('" or "')}"`,
   };
 }

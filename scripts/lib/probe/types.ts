@@ -120,13 +120,21 @@ export interface ActiveFacts {
 /** What the wire showed, independent of what was expected (report cells show it). */
 export type ObservedState = 'plain' | 'tls' | 'mtls' | 'https' | 'tls+plain' | 'down';
 
+/** A ProbeCheck plus the worded reason for a failure, or a warning on a passing check. */
+export interface ActiveCheck extends ProbeCheck {
+  /** Set when ok is false: one phrase a report prints. */
+  reason?: string;
+  /** Set on a passing check the report must still flag (e.g. erratum 7's open port 80). */
+  warning?: string;
+}
+
 export interface ActivePathEvidence {
   kind: 'active';
   path?: PathId;
   target: ProbeTarget;
   expected: PathExpectation;
   facts: ActiveFacts;
-  checks: ProbeCheck[];
+  checks: ActiveCheck[];
   observed: ObservedState;
   durationMs: number;
 }

@@ -1,0 +1,146 @@
+// `npm run lab`: the assertion suite against real local servers arranged like a profile's
+// Direktiv paths; prints the same report a cluster run prints. Exit 0 when every verdict passes,
+// 1 when one fails, 2 on bad input.
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  buildScenario,
+  MODES,
+  PROFILE_NAMES,
+  parseProfileList,
+  type Scenario,
+  UsageError,
+} from '../../../scenarios/index.ts';
+import { parseCli } from '../cli/args.ts';
+import type { CliIo } from '../probe/cli.ts';
+import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
+import { buildReport, type ProfileResult, reportOk } from '../report/types.ts';
+import { runLab } from './lab.ts';
+import { MUTATION_NAMES, resolveMutation } from './mutations.ts';
+
+export const LAB_HELP = `Usage: npm run lab -- --profile <name> [options]
+
+Runs the full assertion suite against a local lab: real TLS, gRPC and HTTP servers on 127.0.0.1
+arranged like the Direktiv v0.4.1 paths of a profile, with certificates issued locally to the
+profile's names, plus the real client of every path. Prints the report a cluster run prints.
+
+  --profile <name>       ${PROFILE_NAMES.join(', ')}; a comma list; or all
+  --features <list>      a custom feature set instead of --profile (ingress,upstream,grpc-tls,grpc-mtls,services)
+  --mode <mode>          ${MODES.join(' | ')} (default corrected)
+  --namespace <ns>       release namespace the names derive from (default default)
+  --strict               internal Envoy port 80 only redirects (needs the services feature)
+  --mutate <flaw>[@path] plant one flaw on one path (one profile only); flaws:
+                         ${MUTATION_NAMES.join(', ')}
+  --json <file>          write the JSON report (every piece of evidence)
+  --junit <file>         write JUnit XML (one test case per profile x path)
+  --markdown <file>      write a Markdown summary (for a CI job summary)
+  --timeout <ms>         deadline of every dial (default 3000)
+  --help                 this text
+
+Exit codes: 0 every verdict passes, 1 a verdict fails, 2 bad input.
+`;
+
+const OPTIONS = {
+  profile: { type: 'string' },
+  features: { type: 'string' },
+  mode: { type: 'string' },
+  namespace: { type: 'string' },
+  strict: { type: 'boolean' },
+  mutate: { type: 'string' },
+  json: { type: 'string' },
+  junit: { type: 'string' },
+  markdown: { type: 'string' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+function outputFile(flag: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  const full = resolve(file);
+  const dir = dirname(full);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UsageError(`--${flag}: folder ${dir} does not exist`, 'create it first, or write elsewhere');
+  }
+  if (existsSync(full) && statSync(full).isDirectory()) {
+    throw new UsageError(`--${flag}: ${full} is a folder`, 'give a file name');
+  }
+  return full;
+}
+
+function scenarios(values: {
+  profile?: string;
+  features?: string;
+  mode?: string;
+  namespace?: string;
+  strict?: boolean;
+}): Scenario[] {
+  const common = { mode: values.mode, namespace: values.namespace };
+  if (values.features !== undefined || values.profile === undefined) {
+    return [
+      buildScenario({ ...common, profile: values.profile, features: values.features, strict: values.strict }),
+    ];
+  }
+  const names = parseProfileList(values.profile);
+  if (names.length === 1) return [buildScenario({ ...common, profile: names[0], strict: values.strict })];
+  // Several profiles: --strict concerns only those with Knative services.
+  const list = names.map((p) => buildScenario({ ...common, profile: p }));
+  if (values.strict) {
+    if (!list.some((s) => s.features.includes('services'))) {
+      throw new UsageError('--strict needs the services feature', 'include full-mtls in --profile');
+    }
+    return list.map((s) =>
+      s.features.includes('services') ? buildScenario({ ...common, profile: s.name, strict: true }) : s,
+    );
+  }
+  return list;
+}
+
+export async function labCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const { values } = parseCli(argv, OPTIONS);
+    if (values.help) {
+      io.stdout(LAB_HELP);
+      return 0;
+    }
+    const list = scenarios(values);
+    if (values.mutate && list.length > 1) {
+      throw new UsageError('--mutate plants a flaw in one profile', 'give a single --profile with --mutate');
+    }
+    // Validate the mutation before any server starts.
+    if (values.mutate) resolveMutation(values.mutate, list[0]!);
+    const files = {
+      json: outputFile('json', values.json),
+      junit: outputFile('junit', values.junit),
+      markdown: outputFile('markdown', values.markdown),
+    };
+    const timeoutMs = values.timeout ? Number(values.timeout) : undefined;
+    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000)) {
+      throw new UsageError(
+        `--timeout must be milliseconds 1-600000 (got '${values.timeout}')`,
+        'e.g. --timeout 3000',
+      );
+    }
+    const results: ProfileResult[] = [];
+    // One profile at a time: each lab is already parallel inside, and 2 cores are the norm.
+    for (const s of list) {
+      results.push(
+        await runLab(s, {
+          ...(values.mutate ? { mutate: values.mutate } : {}),
+          ...(timeoutMs ? { timeoutMs } : {}),
+        }),
+      );
+    }
+    const report = buildReport(results);
+    io.stdout(renderTerminal(report));
+    if (files.json) writeFileSync(files.json, renderJson(report));
+    if (files.junit) writeFileSync(files.junit, renderJunit(report));
+    if (files.markdown) writeFileSync(files.markdown, renderMarkdown(report));
+    return reportOk(report) ? 0 : 1;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`error: ${e.message}\n  ${e.hint}\n  (see --help)\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

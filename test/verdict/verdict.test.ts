@@ -1,0 +1,121 @@
+// Combining evidence kinds into verdicts: basis, disagreement warnings, silence never passes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildScenario } from '../../scenarios/index.ts';
+import type { ConfigEvidence, Judgement, PassivePathEvidence } from '../../scripts/lib/evidence/types.ts';
+import type { ActivePathEvidence } from '../../scripts/lib/probe/types.ts';
+import {
+  countVerdicts,
+  judgePath,
+  judgeScenario,
+  type PassiveJudge,
+} from '../../scripts/lib/verdict/verdict.ts';
+
+function active(ok: boolean): ActivePathEvidence {
+  return {
+    kind: 'active',
+    path: 'api->engine',
+    target: { protocol: 'grpc', address: '127.0.0.1', port: 6666, serverName: 'direktiv-ingress-hl.default' },
+    expected: { state: 'tls' },
+    facts: {
+      plaintext: [{ port: 6666, displayPort: 6666, outcome: ok ? 'refused' : 'served', detail: 'x' }],
+      handshake: { port: 6666, displayPort: 6666, ok: true, protocol: 'TLSv1.3' },
+      legacy: [],
+    },
+    checks: ok
+      ? [{ name: 'plaintext-refused', ok: true, detail: 'refused' }]
+      : [
+          {
+            name: 'plaintext-refused',
+            ok: false,
+            detail: 'OK (SERVING)',
+            reason: 'plaintext gRPC accepted on 6666',
+          },
+        ],
+    observed: ok ? 'tls' : 'tls+plain',
+    durationMs: 3,
+  };
+}
+
+const passive: PassivePathEvidence = {
+  kind: 'passive',
+  path: 'api->engine',
+  flows: [],
+  tlsFlows: 1,
+  plaintextFlows: 0,
+  plaintextBytes: 0,
+};
+const passiveJudge =
+  (j: Judgement): PassiveJudge =>
+  () =>
+    j;
+
+test('active evidence alone: pass rests on active; the reason says what was shown', () => {
+  const v = judgePath('api->engine', { state: 'tls' }, { active: active(true) });
+  assert.is(v.status, 'pass');
+  assert.equal(v.basis, ['active']);
+  assert.match(
+    v.reason,
+    /^TLS \(TLSv1\.3\) on 6666, certificate verified for direktiv-ingress-hl\.default, plaintext refused$/,
+  );
+  assert.is(v.observed, 'tls');
+});
+
+test('a failing kind fails the path; disagreeing kinds add a warning naming them', () => {
+  const v = judgePath(
+    'api->engine',
+    { state: 'tls' },
+    { active: active(false), passive },
+    { passiveJudge: passiveJudge({ ok: true, reason: '1 TLS flow, no plaintext' }) },
+  );
+  assert.is(v.status, 'fail');
+  assert.equal(v.basis, ['passive', 'active'], 'strongest first');
+  assert.equal(v.reasons, ['active: plaintext gRPC accepted on 6666']);
+  assert.is(v.reason, 'active: plaintext gRPC accepted on 6666');
+  assert.equal(v.warnings, ['evidence disagrees: active fails while passive passes']);
+});
+
+test('all three kinds passing: the reason carries each', () => {
+  const config: ConfigEvidence = { kind: 'config', path: 'api->engine', ok: true, findings: [] };
+  const v = judgePath(
+    'api->engine',
+    { state: 'tls' },
+    { active: active(true), passive, config },
+    { passiveJudge: passiveJudge({ ok: true, reason: 'only TLS seen' }) },
+  );
+  assert.is(v.status, 'pass');
+  assert.equal(v.basis, ['passive', 'active', 'config']);
+  assert.match(
+    v.reason,
+    /^passive: only TLS seen; active: TLS .*; config: configuration matches the profile$/,
+  );
+});
+
+test('config findings are the failure reasons', () => {
+  const config: ConfigEvidence = {
+    kind: 'config',
+    path: 'sidecar->engine',
+    ok: false,
+    findings: ['Secret direktiv-cert-flow missing in direktiv-services-direktiv'],
+  };
+  const v = judgePath('sidecar->engine', { state: 'mtls' }, { config });
+  assert.is(v.status, 'fail');
+  assert.is(v.reason, 'Secret direktiv-cert-flow missing in direktiv-services-direktiv');
+});
+
+test('no evidence is a failure, never a pass; passive evidence without its judge is an error', () => {
+  const v = judgePath('engine->pod', { state: 'tls' }, {});
+  assert.is(v.status, 'fail');
+  assert.is(v.reason, 'no evidence for this path');
+  assert.throws(() => judgePath('api->engine', { state: 'tls' }, { passive }), /without a passive judge/);
+});
+
+test('judgeScenario covers every path of the scenario, missing evidence included', () => {
+  const s = buildScenario({ profile: 'grpc-tls' });
+  const vs = judgeScenario(s, { 'api->engine': { active: active(true) } });
+  assert.is(vs.length, 10);
+  assert.equal(countVerdicts(vs), { pass: 1, warn: 0, fail: 9 });
+  assert.is(vs.find((v) => v.path === 'engine->pod')!.expected.state, 'plain');
+});
+
+test.run();
