@@ -103,11 +103,35 @@ test('config findings are the failure reasons', () => {
   assert.is(v.reason, 'Secret direktiv-cert-flow missing in direktiv-services-direktiv');
 });
 
-test('no evidence is a failure, never a pass; passive evidence without its judge is an error', () => {
+test('no evidence is a failure, never a pass', () => {
   const v = judgePath('engine->pod', { state: 'tls' }, {});
   assert.is(v.status, 'fail');
   assert.is(v.reason, 'no evidence for this path');
-  assert.throws(() => judgePath('api->engine', { state: 'tls' }, { passive }), /without a passive judge/);
+  assert.equal(v.basis, []);
+});
+
+test("capture's judge reads passive evidence by default: a plaintext flow on a tls path fails it", () => {
+  const flow = {
+    client: '10.244.0.5:40000',
+    server: '10.244.0.7:6666',
+    serverPort: 6666,
+    class: 'grpc-clear' as const,
+    bytesClientToServer: 120,
+    bytesServerToClient: 80,
+    plaintextBytes: 200,
+  };
+  const ev: PassivePathEvidence = {
+    ...passive,
+    flows: [flow],
+    tlsFlows: 0,
+    plaintextFlows: 1,
+    plaintextBytes: 200,
+  };
+  const v = judgePath('api->engine', { state: 'tls' }, { passive: ev, active: active(true) });
+  assert.is(v.status, 'fail');
+  assert.equal(v.basis, ['passive', 'active']);
+  assert.match(v.reasons[0]!, /^passive: .*1 plaintext flow/);
+  assert.equal(v.warnings, ['evidence disagrees: passive fails while active passes']);
 });
 
 test('judgeScenario covers every path of the scenario, missing evidence included', () => {

@@ -5,6 +5,7 @@
 // A path without any evidence fails: silence is never a pass.
 import type { PathExpectation, PathId, Scenario } from '../../../scenarios/index.ts';
 import { PATH_IDS } from '../../../scenarios/index.ts';
+import { judgePassive } from '../capture/judge.ts';
 import type { ConfigEvidence, Judgement, PassivePathEvidence } from '../evidence/types.ts';
 import type { ActivePathEvidence, ObservedState } from '../probe/types.ts';
 
@@ -44,10 +45,11 @@ export interface PathVerdict {
   evidence: PathEvidence;
 }
 
-/** The passive judge is capture's (scripts/lib/capture/judge.ts judgePassive); injected to keep one owner. */
+/** Passive evidence is read by capture's judge (one owner of that rule); replaceable for tests. */
 export type PassiveJudge = (state: PathExpectation['state'], ev: PassivePathEvidence) => Judgement;
 
 export interface JudgeOptions {
+  /** Default: scripts/lib/capture/judge.ts judgePassive. */
   passiveJudge?: PassiveJudge;
 }
 
@@ -112,11 +114,7 @@ export function judgePath(
   const judgements: KindJudgement[] = [];
   for (const kind of EVIDENCE_ORDER) {
     if (kind === 'passive' && evidence.passive) {
-      if (!opts.passiveJudge) {
-        // Never drop evidence silently: passive evidence needs capture's judge to be read.
-        throw new Error(`passive evidence for ${path} given without a passive judge`);
-      }
-      const j = opts.passiveJudge(expected.state, evidence.passive);
+      const j = (opts.passiveJudge ?? judgePassive)(expected.state, evidence.passive);
       judgements.push({ kind, ...j, reasons: j.ok ? [] : [j.reason], warnings: [] });
     }
     if (kind === 'active' && evidence.active) judgements.push(judgeActive(evidence.active));
