@@ -1,3 +1,5 @@
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closedPort, envoyHandler } from '../../scripts/lib/lab/servers.ts';
@@ -43,6 +45,16 @@ test('port 80 redirect to https is told apart from service', async () => {
   assert.is(p.outcome, 'redirected');
   assert.is(p.status, 301);
   assert.is(p.location, `https://${SERVER_NAME}/api/x`);
+});
+
+test('a server speaking only HTTP/2 in clear (h2c) is caught as plaintext service', async () => {
+  const h2c = http2.createServer((_q, res) => res.end('h2c'));
+  await new Promise<void>((r) => h2c.listen(0, '127.0.0.1', () => r()));
+  const port = (h2c.address() as AddressInfo).port;
+  const p = await plainHttpFact(at(port));
+  h2c.close();
+  assert.is(p.outcome, 'served');
+  assert.match(p.detail, /h2c \(prior knowledge\): HTTP\/2 200/);
 });
 
 test('nothing listening: unreachable, with the error verbatim', async () => {

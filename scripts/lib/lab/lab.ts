@@ -20,8 +20,9 @@ import { PATH_IDS, PATHS, type PathId, type Scenario } from '../../../scenarios/
 import { probeTarget } from '../probe/probe.ts';
 import { DEFAULT_TIMEOUT_MS } from '../probe/tls.ts';
 import type { ActivePathEvidence, ProbeCredentials, ProbeTarget } from '../probe/types.ts';
-import { deviationsOf, type ProfileResult, scenarioSummary } from '../report/types.ts';
-import { type JudgeOptions, judgeScenario, type PathEvidence } from '../verdict/verdict.ts';
+import { profileResult } from '../report/result.ts';
+import type { ProfileResult } from '../report/types.ts';
+import type { JudgeOptions, PathEvidence } from '../verdict/verdict.ts';
 import { labCertSpecs } from './certs.ts';
 import { runRealClient } from './clients.ts';
 import { applyMutation, type MutationInfo, resolveMutation } from './mutations.ts';
@@ -181,15 +182,11 @@ export async function runLab(
   } finally {
     await lab.stop();
   }
-  const result: ProfileResult = {
-    scenario: scenarioSummary(scenario),
+  return profileResult(scenario, evidence, {
     source: 'lab',
-    verdicts: judgeScenario(scenario, evidence, opts),
-    exemptions: scenario.exemptions,
-    deviations: deviationsOf(scenario),
+    durationMs: performance.now() - started,
     notes: lab.notes,
-    durationMs: Math.round(performance.now() - started),
-  };
-  if (lab.mutation) result.mutation = lab.mutation;
-  return result;
+    ...(lab.mutation ? { mutation: lab.mutation } : {}),
+    ...(opts.passiveJudge ? { passiveJudge: opts.passiveJudge } : {}),
+  });
 }

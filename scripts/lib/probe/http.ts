@@ -155,11 +155,10 @@ export async function plainHttpFact(o: {
   try {
     const { response, raw } = await http1Exchange(sock, { host: o.host, path: o.path }, timeoutMs);
     if (!response) {
-      return {
-        ...base,
-        outcome: 'refused',
-        detail: raw ? `non-HTTP answer: ${JSON.stringify(raw)}` : 'connection closed without an HTTP answer',
-      };
+      const refusal = raw
+        ? `non-HTTP answer: ${JSON.stringify(raw)}`
+        : 'connection closed without an HTTP answer';
+      return (await h2cFact(o, base, timeoutMs, refusal)) ?? { ...base, outcome: 'refused', detail: refusal };
     }
     const detail = `${response.statusLine}${response.bodySnippet ? ` ${JSON.stringify(response.bodySnippet.trim())}` : ''}`;
     if (
@@ -174,19 +173,50 @@ export async function plainHttpFact(o: {
     }
     return { ...base, outcome: 'served', detail, status: response.status, ...(location ? { location } : {}) };
   } catch (e) {
-    return { ...base, outcome: 'refused', detail: errorText(e) };
+    const refusal = errorText(e);
+    return (await h2cFact(o, base, timeoutMs, refusal)) ?? { ...base, outcome: 'refused', detail: refusal };
   }
 }
 
-/** An HTTP/2 request on an already connected TLS socket (ALPN h2). */
+/**
+ * A port that does not speak HTTP/1.1 in clear may still serve HTTP/2 in clear (h2c with prior
+ * knowledge): without this second try such a server would pass as "plaintext refused".
+ */
+async function h2cFact(
+  o: { address: string; port: number; host: string; path?: string },
+  base: { port: number; displayPort: number },
+  timeoutMs: number,
+  http1Refusal: string,
+): Promise<PlainFact | undefined> {
+  let sock: net.Socket;
+  try {
+    sock = await connectTcp(o.address, o.port, timeoutMs);
+  } catch {
+    return undefined;
+  }
+  try {
+    const r = await h2Exchange(sock, { host: o.host, path: o.path }, timeoutMs);
+    return {
+      ...base,
+      outcome: 'served',
+      detail: `HTTP/1.1: ${http1Refusal}; h2c (prior knowledge): ${r.statusLine}`,
+      status: r.status,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An HTTP/2 request on an already connected socket: TLS with ALPN h2, or clear (h2c). */
 function h2Exchange(
-  sock: tls.TLSSocket,
+  sock: net.Socket | tls.TLSSocket,
   req: HttpRequestSpec,
   timeoutMs: number,
 ): Promise<HttpResponseFacts> {
   return new Promise((resolve, reject) => {
     let done = false;
-    const session = http2.connect(`https://${req.host}`, { createConnection: () => sock });
+    const scheme = 'encrypted' in sock && sock.encrypted ? 'https' : 'http';
+    const session = http2.connect(`${scheme}://${req.host}`, { createConnection: () => sock });
     const timer = setTimeout(() => finish(new Error(`no HTTP/2 answer within ${timeoutMs} ms`)), timeoutMs);
     function finish(err: unknown, value?: HttpResponseFacts) {
       if (done) return;
