@@ -470,7 +470,59 @@ export class FakeKube {
     stored.owners.set(manager, { op, paths: new Set(leafPaths(obj, t).keys()) });
     this.store.set(this.key(t, meta.namespace as string | undefined, meta.name as string), stored);
     this.bump(stored, 'ADDED');
+    if (t.kind === 'CustomResourceDefinition') this.establish(stored);
     return obj;
+  }
+
+  /**
+   * As the apiextensions server: a CRD's kinds become served and the CRD reports Established,
+   * a moment after it is created (clients must wait for it, as they must on a real server).
+   */
+  private establish(s: Stored): void {
+    this.after(0, () => {
+      const spec = (s.obj.spec ?? {}) as {
+        group?: string;
+        scope?: string;
+        names?: { kind?: string; plural?: string; shortNames?: string[] };
+        versions?: { name: string; served?: boolean; subresources?: { status?: unknown } }[];
+      };
+      for (const v of spec.versions ?? []) {
+        if (v.served === false || !spec.group || !spec.names?.kind || !spec.names.plural) continue;
+        this.addTypes([
+          {
+            group: spec.group,
+            version: v.name,
+            kind: spec.names.kind,
+            plural: spec.names.plural,
+            namespaced: spec.scope !== 'Cluster',
+            status: Boolean(v.subresources?.status),
+            ...(spec.names.shortNames ? { shortNames: spec.names.shortNames } : {}),
+          },
+        ]);
+      }
+      const now = new Date().toISOString();
+      s.obj.status = {
+        conditions: [
+          {
+            type: 'NamesAccepted',
+            status: 'True',
+            reason: 'NoConflicts',
+            message: 'no conflicts found',
+            lastTransitionTime: now,
+          },
+          {
+            type: 'Established',
+            status: 'True',
+            reason: 'InitialNamesAccepted',
+            message: 'the initial names have been accepted',
+            lastTransitionTime: now,
+          },
+        ],
+        acceptedNames: spec.names,
+        storedVersions: (spec.versions ?? []).map((v) => v.name),
+      };
+      this.bump(s, 'MODIFIED');
+    });
   }
 
   /** Replaces an object's content as `manager`, keeping identity metadata and bumping versions. */

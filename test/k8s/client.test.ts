@@ -225,4 +225,68 @@ test('wrong credentials are a 401 with a hint to regenerate the kubeconfig', asy
   }
 });
 
+test('applyAll orders namespaces and CRDs first and waits for a new CRD to be Established before its objects', async () => {
+  const crd: KubeObject = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'widgets.example.dev' },
+    spec: {
+      group: 'example.dev',
+      scope: 'Namespaced',
+      names: { kind: 'Widget', plural: 'widgets' },
+      versions: [{ name: 'v1', served: true, storage: true }],
+    },
+  };
+  const widget: KubeObject = {
+    apiVersion: 'example.dev/v1',
+    kind: 'Widget',
+    metadata: { name: 'w1', namespace: 'fresh' },
+    spec: { size: 3 },
+  };
+  const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fresh' } };
+  const out = await client.applyAll([widget, crd, ns]);
+  assert.equal(
+    out.map((o) => o.kind),
+    ['Namespace', 'CustomResourceDefinition', 'Widget'],
+  );
+  assert.equal(fake.getObject('example.dev/v1', 'Widget', 'fresh', 'w1')?.spec, { size: 3 });
+});
+
+test('deleteAll removes in reverse order and names every object it could not delete', async () => {
+  const refs = ['a', 'b', 'c'].map((name) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    namespace: 'demo',
+    name,
+  }));
+  for (const r of refs)
+    await client.apply({ ...r, metadata: { name: r.name, namespace: 'demo' }, data: {} } as KubeObject);
+  fake.intercept({
+    method: 'DELETE',
+    path: '/api/v1/namespaces/demo/configmaps/b',
+    times: 1,
+    respond: () => ({
+      status: 500,
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        code: 500,
+        reason: 'InternalError',
+        message: 'etcdserver: request timed out',
+      },
+    }),
+  });
+  try {
+    await client.deleteAll(refs);
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, 'teardown: 1 object(s) could not be deleted');
+    assert.match((e as Error).message, 'delete ConfigMap demo/b failed: etcdserver: request timed out');
+  }
+  const order = fake.requests.filter((q) => q.method === 'DELETE').map((q) => q.path.split('/').at(-1));
+  assert.equal(order.slice(-3), ['c', 'b', 'a']);
+  assert.equal(await client.deleteAll(refs), ['ConfigMap demo/b']);
+});
+
 test.run();

@@ -16,7 +16,16 @@ import {
   type ResponseContext,
 } from '@kubernetes/client-node';
 import { KubeApiError, toKubeError } from './errors.ts';
-import { describeRef, type KubeObject, type KubeRef, refKey, refOf } from './types.ts';
+import {
+  describeRef,
+  findCondition,
+  formatCondition,
+  type KubeObject,
+  type KubeRef,
+  refKey,
+  refOf,
+} from './types.ts';
+import { type Pending, waitFor } from './wait.ts';
 
 /** The field manager every apply of the harness uses (server-side apply ownership). */
 export const FIELD_MANAGER = 'direktiv-tls-e2e';
@@ -152,6 +161,8 @@ export interface ApplyOptions {
   /** Take over fields owned by other managers (default true, as `kubectl apply --server-side --force-conflicts`). */
   force?: boolean;
   dryRun?: boolean;
+  /** applyAll: how long to wait for applied CRDs to be Established; default 60 s. */
+  crdTimeoutMs?: number;
 }
 
 export class KubeClient {
@@ -270,8 +281,72 @@ export class KubeClient {
       .sort((a, b) => rank(a.o.kind) - rank(b.o.kind) || a.i - b.i)
       .map((x) => x.o);
     const out: KubeObject[] = [];
-    for (const o of ordered) out.push(await this.apply(o, opts));
+    const crds: string[] = [];
+    for (const o of ordered) {
+      if (crds.length && o.kind !== 'CustomResourceDefinition' && !opts.dryRun) {
+        // Objects of a just-created CRD's kinds are refused until the CRD is Established.
+        await this.waitForCrdsEstablished(crds, opts.crdTimeoutMs ?? 60_000);
+        crds.length = 0;
+      }
+      const applied = await this.apply(o, opts);
+      if (o.kind === 'CustomResourceDefinition') crds.push(applied.metadata.name ?? '');
+      out.push(applied);
+    }
     return out;
+  }
+
+  /** Waits until each named CRD reports Established=True (its kinds are served). */
+  async waitForCrdsEstablished(names: readonly string[], timeoutMs = 60_000): Promise<void> {
+    await waitFor(
+      `${names.length} CustomResourceDefinition(s) Established`,
+      async () => {
+        const pending: Pending[] = [];
+        for (const name of names) {
+          const ref: KubeRef = {
+            apiVersion: 'apiextensions.k8s.io/v1',
+            kind: 'CustomResourceDefinition',
+            name,
+          };
+          const crd = await this.getOrNull(ref);
+          const est = findCondition(crd ?? undefined, 'Established');
+          if (est?.status !== 'True') {
+            pending.push({
+              object: describeRef(ref),
+              why: crd ? formatCondition(est, 'Established') : 'not found',
+              ref,
+            });
+          }
+        }
+        return { ready: pending.length === 0, pending };
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
+  }
+
+  /**
+   * Deletes objects in reverse order (what was created last goes first), continuing past
+   * failures; throws one error naming every object that could not be deleted.
+   */
+  async deleteAll(
+    refs: readonly KubeRef[],
+    opts: { propagationPolicy?: 'Foreground' | 'Background' } = {},
+  ): Promise<string[]> {
+    const deleted: string[] = [];
+    const failed: string[] = [];
+    for (const ref of [...refs].reverse()) {
+      try {
+        if (await this.delete(ref, { propagationPolicy: opts.propagationPolicy }))
+          deleted.push(describeRef(ref));
+      } catch (e) {
+        failed.push((e as Error).message);
+      }
+    }
+    if (failed.length) {
+      throw new Error(
+        `teardown: ${failed.length} object(s) could not be deleted:\n${failed.map((f) => `  - ${f}`).join('\n')}`,
+      );
+    }
+    return deleted;
   }
 
   /** POST create; with `dryRun` the server runs admission (webhooks included) and stores nothing. */
