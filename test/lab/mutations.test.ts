@@ -35,6 +35,7 @@ const CASES: [MutationName, string, string | undefined, RegExp][] = [
   ['legacy-tls', 'grpc-tls', 'api->engine', /TLS 1\.0 and TLS 1\.1 accepted on 6666/],
   ['dual-port', 'full-mtls', undefined, /plaintext HTTP accepted on 443/],
   ['dual-port', 'upstream-tls', 'ingress->api', /plaintext HTTP accepted on 8080/],
+  ['dual-port', 'grpc-tls', 'engine->functions', /plaintext gRPC accepted on 5555/],
 ];
 
 test('the case list plants every flaw', () => {

@@ -121,7 +121,7 @@ test('reports, logs and stdout of the lab and probe commands carry no key materi
   ];
   assert.equal(found, []);
   // The scan itself can fire, on each encoding.
-  for (const n of needles(flow['tls.key'])) assert.is(findings('planted', `x ${n} y`, keys).length, 1);
+  for (const n of needles(flow['tls.key'])) assert.ok(findings('planted', `x ${n} y`, keys).length >= 1, n);
   assert.is(findings('planted', flow['tls.key'], keys).length > 1, true);
 });
 

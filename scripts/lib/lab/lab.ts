@@ -71,12 +71,15 @@ function handlerFor(l: ListenerPlan): HttpHandler {
     : envoyHandler({ hosts: role.hosts, redirect: role.redirect, answer: role.answer });
 }
 
+/** A listener slot whose port is only known once every listener of the lab is up. */
+type Slot = { port: number; log?: string[] } | 'closed';
+
 async function listen(
   plan: PathPlan,
   l: ListenerPlan | undefined,
   running: RunningListener[],
-): Promise<{ port: number; log?: string[] }> {
-  if (!l?.config) return { port: await closedPort() };
+): Promise<Slot> {
+  if (!l?.config) return 'closed';
   const app =
     plan.protocol === 'grpc'
       ? ({ kind: 'grpc', component: plan.server } as const)
@@ -104,35 +107,44 @@ export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promi
   };
   try {
     const endpoints = {} as Record<PathId, LabEndpoint>;
-    await Promise.all(
+    const slots = await Promise.all(
       PATH_IDS.map(async (id) => {
         const plan = plans[id];
-        const info = PATHS[id];
-        const [main, plain] = await Promise.all([
+        return Promise.all([
           listen(plan, plan.main, running),
           plan.plain ? listen(plan, plan.plain, running) : Promise.resolve(undefined),
         ]);
-        const target: ProbeTarget = {
-          protocol: plan.protocol,
-          address: LAB_ADDRESS,
-          port: main.port,
-          serverName: plan.dialName,
-          displayPort: info.port,
-          alpn: plan.alpn,
-        };
-        if (plain) {
-          target.plainPort = plain.port;
-          target.displayPlainPort = info.plainPort ?? 80;
-        }
-        endpoints[id] = {
-          path: id,
-          plan,
-          target,
-          creds: plan.creds,
-          logs: { ...(main.log ? { main: main.log } : {}), ...(plain?.log ? { plain: plain.log } : {}) },
-        };
       }),
     );
+    // Ports for components that never started are taken only now, after every listener is up,
+    // so no listener of this lab can be handed one of them.
+    const resolve = async (s: Slot) => (s === 'closed' ? { port: await closedPort() } : s);
+    for (const [i, id] of PATH_IDS.entries()) {
+      const plan = plans[id];
+      const info = PATHS[id];
+      const [mainSlot, plainSlot] = slots[i]!;
+      const main = await resolve(mainSlot);
+      const plain = plainSlot === undefined ? undefined : await resolve(plainSlot);
+      const target: ProbeTarget = {
+        protocol: plan.protocol,
+        address: LAB_ADDRESS,
+        port: main.port,
+        serverName: plan.dialName,
+        displayPort: info.port,
+        alpn: plan.alpn,
+      };
+      if (plain) {
+        target.plainPort = plain.port;
+        target.displayPlainPort = info.plainPort ?? 80;
+      }
+      endpoints[id] = {
+        path: id,
+        plan,
+        target,
+        creds: plan.creds,
+        logs: { ...(main.log ? { main: main.log } : {}), ...(plain?.log ? { plain: plain.log } : {}) },
+      };
+    }
     const lab: Lab = { scenario, pki, endpoints, notes, stop };
     if (mutation) lab.mutation = mutation;
     return lab;

@@ -44,8 +44,19 @@ function tlsChecks(t: ProbeTarget, facts: ActiveFacts): ActiveCheck[] {
     );
   }
   const h = facts.handshake;
+  const legacy = facts.legacy.filter((l) => l.accepted);
+  const legacyCheck = () =>
+    legacy.length
+      ? fail(
+          'legacy-tls-refused',
+          `${legacy.map((l) => (l.version === 'TLSv1' ? 'TLS 1.0' : 'TLS 1.1')).join(' and ')} accepted on ${port}`,
+          legacy.map((l) => `${l.version}: ${l.detail}`).join('; '),
+        )
+      : pass('legacy-tls-refused', facts.legacy.map((l) => `${l.version}: ${l.detail}`).join('; '));
   if (!h.ok) {
     out.push(fail('tls-handshake', `no TLS on ${port}: ${h.error}`, h.error ?? ''));
+    // Only a server stuck below TLS 1.2 has legacy facts here.
+    if (legacy.length) out.push(legacyCheck());
     return out;
   }
   out.push(pass('tls-handshake', `${h.protocol} ${h.cipher ?? ''} alpn=${h.alpn ?? 'none'}`.trim()));
@@ -54,16 +65,7 @@ function tlsChecks(t: ProbeTarget, facts: ActiveFacts): ActiveCheck[] {
       ? pass('tls-version', h.protocol)
       : fail('tls-version', `TLS version ${h.protocol} below 1.2 on ${port}`, String(h.protocol)),
   );
-  const legacy = facts.legacy.filter((l) => l.accepted);
-  out.push(
-    legacy.length
-      ? fail(
-          'legacy-tls-refused',
-          `${legacy.map((l) => (l.version === 'TLSv1' ? 'TLS 1.0' : 'TLS 1.1')).join(' and ')} accepted on ${port}`,
-          legacy.map((l) => `${l.version}: ${l.detail}`).join('; '),
-        )
-      : pass('legacy-tls-refused', facts.legacy.map((l) => `${l.version}: ${l.detail}`).join('; ')),
-  );
+  out.push(legacyCheck());
   const chain = h.chain ?? { ok: false, detail: 'not checked' };
   out.push(
     chain.ok

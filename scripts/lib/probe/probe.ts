@@ -115,16 +115,23 @@ export async function gatherFacts(
   hs.socket?.destroy();
   const facts: ActiveFacts = { plaintext, handshake: hs.facts, legacy: [] };
   if (realClient) facts.realClient = realClient;
-  if (!hs.facts.ok) return facts;
+  const legacyDial = {
+    address: t.address,
+    port: t.port,
+    serverName: t.serverName,
+    clientCert: creds.clientCert,
+    alpn,
+    timeoutMs,
+  };
+  if (!hs.facts.ok) {
+    // A server that speaks only TLS 1.0/1.1 fails the modern handshake on the version: say so.
+    if (/protocol version|unsupported protocol|no protocols available/i.test(hs.facts.error ?? '')) {
+      facts.legacy = await legacyFacts(legacyDial);
+    }
+    return facts;
+  }
   const [legacy, without, withCert, foreign] = await Promise.all([
-    legacyFacts({
-      address: t.address,
-      port: t.port,
-      serverName: t.serverName,
-      clientCert: creds.clientCert,
-      alpn,
-      timeoutMs,
-    }),
+    legacyFacts(legacyDial),
     attemptOverTls(t, creds.ca, undefined, timeoutMs),
     creds.clientCert ? attemptOverTls(t, creds.ca, creds.clientCert, timeoutMs) : Promise.resolve(undefined),
     creds.foreignClientCert
