@@ -40,6 +40,14 @@ test('terminal: profiles x paths with a legend, exemptions counted, result line'
   assert.match(text, /Exempt \(plaintext in every profile; .*\): 5 per profile, 30 in total/);
   assert.match(text, /- engine->postgres \(direktiv-support \(Postgres\):5432\)/);
   assert.match(text, /! full-mtls\/engine->knative: port 80 still serves plaintext HTTP/);
+  assert.match(
+    text,
+    /Evidence behind the verdicts: 60 rest on active \(kinds: passive capture, active probe, configuration\)/,
+  );
+  assert.match(
+    text,
+    /Deviations from the page, full-mtls \(corrected\): applied #1 #2 #3 #4 #5 #6 #8 #9 #10; not applied #7/,
+  );
   assert.match(text, /6 profiles, 60 paths: 59 pass, 1 warn, 0 fail; 30 exempt listed\nRESULT: PASS\n$/);
   assert.ok(reportOk(report));
 });

@@ -95,12 +95,18 @@ export function renderTerminal(report: RunReport): string {
     const not = r.deviations.filter((d) => !d.effect.startsWith('applied')).map((d) => `#${d.id}`);
     if (r.deviations.length) {
       out.push(
-        `Deviations from the page, ${columnName(r)} (${r.scenario.mode}): applied ${applied.join(' ') || 'none'}${
+        `Deviations from the page, ${r.scenario.name} (${r.scenario.mode}${r.scenario.strict ? ', --strict' : ''}): applied ${applied.join(' ') || 'none'}${
           not.length ? `; not applied ${not.join(' ')}` : ''
         }`,
       );
     }
   }
+  const bases = new Map<string, number>();
+  for (const v of rs.flatMap((r) => r.verdicts)) bases.set(basisWord(v), (bases.get(basisWord(v)) ?? 0) + 1);
+  out.push(
+    '',
+    `Evidence behind the verdicts: ${[...bases].map(([b, n]) => `${n} rest on ${b}`).join(', ')} (kinds: passive capture, active probe, configuration)`,
+  );
   const s = report.summary;
   out.push(
     '',
