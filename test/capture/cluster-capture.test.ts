@@ -70,7 +70,7 @@ test('kubectl command lines: kubeconfig/context/namespace on each, tcpdump to st
   assert.equal(c.exec.slice(6, 12), ['exec', 'tls-e2e-capture', '-c', 'tcpdump', '--', 'sh']);
   assert.is(
     c.exec[13],
-    `echo $$ > '${PID_FILE}' && exec tcpdump '-i' 'any' '-U' '--immediate-mode' '-n' '-w' '-' 'tcp and not port 22 and host '\\''10.0.0.1'\\'''`,
+    `echo $$ > '${PID_FILE}' && exec tcpdump '-i' 'any' '-U' '--immediate-mode' '-n' '-B' '32768' '-w' '-' '-s' '65600' 'tcp and not port 22 and host '\\''10.0.0.1'\\'''`,
   );
   assert.is(c.stop[13], `kill -INT "$(cat '${PID_FILE}')"`);
   assert.not.match(c.stop.join(' '), /pkill|killall/);

@@ -23,6 +23,7 @@ import { analyzeCaptureFile, type FlowReport } from '../../scripts/lib/capture/a
 import {
   INSTALL_HINT,
   type LocalCapture,
+  type StoppedCapture,
   startCapture,
   TcpdumpError,
 } from '../../scripts/lib/capture/tcpdump.ts';
@@ -90,6 +91,46 @@ function tlsExchange(port: number, ca: string, maxVersion: 'TLSv1.2' | 'TLSv1.3'
   );
 }
 
+/** A TLS server that echoes every chunk and keeps the connection open (for a long-lived flow). */
+async function tlsKeepOpenServer(): Promise<{ port: number; ca: string }> {
+  const cert = await selfSignedServerCert({ commonName: 'localhost', dnsNames: ['localhost'] });
+  const server = createTlsServer({ key: cert.keyPem, cert: cert.certPem }, (s) => {
+    s.on('data', (d) => s.write(Buffer.concat([Buffer.from('echo:'), d])));
+    s.on('end', () => s.end());
+    s.on('error', () => {});
+  });
+  return { port: await listen(server, '127.0.0.1'), ca: cert.certPem };
+}
+
+/** A TLS connection opened now; `say` sends a line and waits for its echo. */
+function openTls(
+  port: number,
+  ca: string,
+): Promise<{ say: (m: string) => Promise<string>; close: () => void }> {
+  return bounded(
+    new Promise((done, fail) => {
+      const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca });
+      s.on('error', fail);
+      s.on('secureConnect', () =>
+        done({
+          say: (m) =>
+            bounded(
+              new Promise((got) => {
+                s.once('data', (d) => got(d.toString()));
+                s.write(m);
+              }),
+              5000,
+              'TLS echo',
+            ),
+          close: () => s.end(),
+        }),
+      );
+    }),
+    5000,
+    'TLS connect',
+  );
+}
+
 const identity = (b: Buffer) => b;
 const ECHO = {
   ping: {
@@ -118,19 +159,33 @@ async function grpcServer(): Promise<number> {
   return port;
 }
 
-function grpcCall(port: number): Promise<string> {
+interface EchoClient {
+  ping(req: Buffer, cb: (e: Error | null, r?: Buffer) => void): void;
+  close(): void;
+}
+
+function grpcClient(port: number): EchoClient {
   const Client = grpc.makeGenericClientConstructor(ECHO as unknown as grpc.ServiceDefinition, 'Echo');
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
-    ping(req: Buffer, cb: (e: Error | null, r?: Buffer) => void): void;
-    close(): void;
-  };
+  return new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as EchoClient;
+}
+
+function grpcPing(client: EchoClient, msg: string): Promise<string> {
   return bounded(
     new Promise<string>((done, fail) =>
-      client.ping(Buffer.from('grpc in clear'), (e, r) => (e ? fail(e) : done(r!.toString()))),
-    ).finally(() => client.close()),
+      client.ping(Buffer.from(msg), (e, r) => (e ? fail(e) : done(r!.toString()))),
+    ),
     5000,
     'gRPC call',
   );
+}
+
+async function grpcCall(port: number): Promise<string> {
+  const client = grpcClient(port);
+  try {
+    return await grpcPing(client, 'grpc in clear');
+  } finally {
+    client.close();
+  }
 }
 
 async function httpServer(host: string): Promise<number> {
@@ -208,6 +263,9 @@ interface Ports {
   http: number;
   pg: number;
   http6: number;
+  /** Connections opened BEFORE the capture starts (no SYN in the capture). */
+  tlsOld: number;
+  grpcOld: number;
 }
 
 let ports: Ports;
@@ -217,11 +275,15 @@ const files = {
   sll1: join(dir, 'any-sll1.pcap'),
 };
 const answers: string[] = [];
+const stops: StoppedCapture[] = [];
 
 test.before(async () => {
   const t12 = await tlsServer();
   const t13 = await tlsServer();
+  const tOld = await tlsKeepOpenServer();
   ports = {
+    tlsOld: tOld.port,
+    grpcOld: await grpcServer(),
     tls12: t12.port,
     tls13: t13.port,
     grpc: await grpcServer(),
@@ -233,7 +295,12 @@ test.before(async () => {
     .map((p) => `port ${p}`)
     .join(' or ')})`;
   const captures: LocalCapture[] = [];
+  // Long-lived connections, opened and used before tcpdump starts: the capture sees no SYN.
+  const oldTls = await openTls(ports.tlsOld, tOld.ca);
+  const oldGrpc = grpcClient(ports.grpcOld);
   try {
+    answers.push(await oldTls.say('before the capture'));
+    answers.push(await grpcPing(oldGrpc, 'before the capture'));
     captures.push(await startCapture({ iface: 'lo', file: files.lo, filter, nano: true }));
     captures.push(await startCapture({ iface: 'any', file: files.sll2, filter, linkType: 'LINUX_SLL2' }));
     captures.push(await startCapture({ iface: 'any', file: files.sll1, filter, linkType: 'LINUX_SLL' }));
@@ -243,8 +310,14 @@ test.before(async () => {
     answers.push(await httpFetch('127.0.0.1', ports.http));
     answers.push(await pgClient(ports.pg));
     answers.push(await httpFetch('::1', ports.http6));
-    await Promise.all(captures.map((c) => c.stop()));
+    answers.push(await oldTls.say('during the capture'));
+    answers.push(await grpcPing(oldGrpc, 'during the capture'));
+    oldTls.close();
+    oldGrpc.close();
+    stops.push(...(await Promise.all(captures.map((c) => c.stop()))));
   } finally {
+    oldTls.close();
+    oldGrpc.close();
     for (const c of captures) c.kill();
     for (const close of closers) close();
   }
@@ -259,7 +332,9 @@ function byPort(flows: FlowReport[], port: number): FlowReport[] {
 }
 
 function checkCapture(file: string, label: string): void {
-  const a = analyzeCaptureFile(file);
+  // The servers here listen on ephemeral ports, like their clients: tell the role heuristic which
+  // ports are servers (the lab passes the path ports the same way).
+  const a = analyzeCaptureFile(file, { serverPorts: new Set(Object.values(ports)) });
   assert.equal(a.warnings, [], `${label}: warnings`);
   // Every flow in the file is one of ours, and each of ours is there and classified right.
   const ours = new Set(Object.values(ports));
@@ -309,6 +384,25 @@ function checkCapture(file: string, label: string): void {
   );
   assert.ok(pg.plaintextBytes > 60);
 
+  // Began before the capture: no SYN; roles from the port hint (TLS) or the h2 headers (gRPC).
+  const [old] = byPort(a.flows, ports.tlsOld);
+  assert.ok(old, `${label}: pre-existing TLS flow captured`);
+  assert.is(old.class, 'tls');
+  assert.is(old.midstream, true);
+  assert.is(old.roleBasis, 'port');
+  assert.is(old.applicationData, true);
+  assert.is(old.plaintextBytes, 0);
+  assert.match(old.detail ?? '', 'TLS records; handshake not captured');
+  const [og] = byPort(a.flows, ports.grpcOld);
+  assert.ok(og, `${label}: pre-existing gRPC flow captured`);
+  assert.is(og.class, 'grpc-clear', `${label}: ${og.detail}`);
+  assert.is(og.midstream, true);
+  assert.is(og.roleBasis, 'content');
+  assert.match(
+    og.detail ?? '',
+    /HTTP\/2 frames \(start of the connection not captured\); (content-type application\/grpc|HINT ONLY)/,
+  );
+
   const [h6] = byPort(a.flows, ports.http6);
   assert.ok(h6, `${label}: IPv6 flow captured`);
   assert.is(h6.class, 'http1');
@@ -317,12 +411,24 @@ function checkCapture(file: string, label: string): void {
 }
 
 test('the traffic itself worked (so the capture has something to show)', () => {
-  assert.match(answers[0]!, /^TLSv1\.2 echo:hello over TLSv1\.2$/);
-  assert.match(answers[1]!, /^TLSv1\.3 echo:hello over TLSv1\.3$/);
-  assert.is(answers[2], 'grpc in clear');
-  assert.is(answers[3], '200 hello /healthz');
-  assert.is(answers[4], 'NR\0\0\0\x08\0\0\0\0Z\0\0\0\x05I');
-  assert.is(answers[5], '200 hello /healthz');
+  assert.equal(answers, [
+    'echo:before the capture',
+    'before the capture',
+    'TLSv1.2 echo:hello over TLSv1.2',
+    'TLSv1.3 echo:hello over TLSv1.3',
+    'grpc in clear',
+    '200 hello /healthz',
+    'NR\0\0\0\x08\0\0\0\0Z\0\0\0\x05I',
+    '200 hello /healthz',
+    'echo:during the capture',
+    'during the capture',
+  ]);
+  // A capture that lost packets would make "flow missing" failures below unreadable: say it here.
+  assert.is(stops.length, 3);
+  for (const st of stops) {
+    assert.is(st.droppedByKernel, 0, `${st.file}: tcpdump says packets were dropped by the kernel`);
+    assert.ok((st.captured ?? 0) > 50, `${st.file}: ${st.captured} packets`);
+  }
 });
 
 test('tcpdump -i lo (Ethernet, nanosecond pcap): every flow classified by content', () => {

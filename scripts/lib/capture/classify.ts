@@ -4,7 +4,7 @@
 // the stream; when the start was not captured (no SYN, or a hole), resync detectors look for
 // record/frame/message chains inside the data instead.
 import type { FlowClass } from '../evidence/types.ts';
-import { frameChainAt, GRPC_PATH, type H2Info, headerValues, startsWithPreface, walkFrames } from './h2.ts';
+import { findFrameChain, GRPC_PATH, type H2Info, headerValues, startsWithPreface, walkFrames } from './h2.ts';
 import { looksLikeRequest, looksLikeResponse, walkRequests, walkResponses } from './http1.ts';
 import { pgFirstMessage, pgMessageChain } from './postgres.ts';
 import {
@@ -345,12 +345,6 @@ function stripQuery(target: string): string {
   const q = target.indexOf('?');
   const t = q >= 0 ? `${target.slice(0, q)}?…` : target;
   return t.length > 120 ? `${t.slice(0, 120)}…` : t;
-}
-
-function findFrameChain(b: Buffer): number {
-  const limit = Math.min(b.length - 9, RESYNC_SCAN);
-  for (let i = 0; i <= limit; i++) if (frameChainAt(b, i)) return i;
-  return -1;
 }
 
 function findHttp1(c: Buffer, s: Buffer): { c: Buffer; s: Buffer } | null {

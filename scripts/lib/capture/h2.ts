@@ -16,6 +16,12 @@ const FLAG_PADDED = 0x8;
 const FLAG_PRIORITY = 0x20;
 /** Largest frame payload a peer may announce (2^24-1); beyond that the bytes are not HTTP/2. */
 const MAX_FRAME = 16777215;
+/**
+ * When looking for frames inside a stream whose start was not captured, a tighter bound: real
+ * stacks keep frames at 16 KiB (the default) up to 1 MiB (Go's server), so a random 24-bit length
+ * does not pass for a frame header.
+ */
+const RESYNC_MAX_FRAME = 1024 * 1024;
 
 export interface H2Info {
   frames: number;
@@ -34,10 +40,15 @@ export function startsWithPreface(b: Buffer): boolean {
 }
 
 /** A plausible frame header at `i`: known type, sane length, and stream 0 only where allowed. */
-function plausibleFrame(b: Buffer, i: number): boolean {
+function plausibleFrame(b: Buffer, i: number, maxLen = MAX_FRAME): boolean {
   if (i + 9 > b.length) return false;
   const len = b.readUIntBE(i, 3);
   const type = b[i + 3]!;
+  const flags = b[i + 4]!;
+  if (len > maxLen) return false;
+  // SETTINGS and PING carry only the ACK flag; a SETTINGS ACK is empty.
+  if ((type === 4 || type === 6) && (flags & ~1) !== 0) return false;
+  if (type === 4 && flags === 1 && len !== 0) return false;
   const stream = b.readUInt32BE(i + 5) & 0x7fffffff;
   if (type > 9 || len > MAX_FRAME) return false;
   // SETTINGS (4), PING (6), GOAWAY (7) are connection-level; DATA, HEADERS, PRIORITY, RST_STREAM,
@@ -114,7 +125,7 @@ export function walkFrames(b: Buffer, start: number): H2Info {
 /** For a stream whose start was not captured: at least `min` consecutive plausible frames from `i`. */
 export function frameChainAt(b: Buffer, i: number, min = 3): boolean {
   let n = 0;
-  while (plausibleFrame(b, i)) {
+  while (plausibleFrame(b, i, RESYNC_MAX_FRAME)) {
     const next = i + 9 + b.readUIntBE(i, 3);
     if (next > b.length) return n >= 1;
     n++;
@@ -122,6 +133,13 @@ export function frameChainAt(b: Buffer, i: number, min = 3): boolean {
     i = next;
   }
   return n >= min || (n >= 1 && i === b.length);
+}
+
+/** First offset (within the first 16 KiB) where a chain of frames starts, or -1. */
+export function findFrameChain(b: Buffer, maxScan = 16 * 1024 + 9): number {
+  const limit = Math.min(b.length - 9, maxScan);
+  for (let i = 0; i <= limit; i++) if (frameChainAt(b, i)) return i;
+  return -1;
 }
 
 export function headerValues(headers: Header[], name: string): string[] {

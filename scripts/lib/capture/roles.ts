@@ -4,7 +4,7 @@
 // (a well-known or known server port, else the lower port: ephemeral ports are high).
 import { EXEMPT_PORTS } from '../../../scenarios/exemptions.ts';
 import { PATHS } from '../../../scenarios/paths.ts';
-import { startsWithPreface } from './h2.ts';
+import { findFrameChain, startsWithPreface, walkFrames } from './h2.ts';
 import { looksLikeRequest, looksLikeResponse } from './http1.ts';
 import { pgFirstMessage } from './postgres.ts';
 import type { Flow } from './tcp.ts';
@@ -35,6 +35,15 @@ function serverStart(b: Buffer): boolean {
   return looksLikeResponse(b);
 }
 
+function h2Side(b: Buffer): 'client' | 'server' | null {
+  const at = findFrameChain(b);
+  if (at < 0) return null;
+  const names = new Set(walkFrames(b, at).headers.map((h) => h[0]));
+  if (names.has(':method') || names.has(':path')) return 'client';
+  if (names.has(':status')) return 'server';
+  return null;
+}
+
 export function decideRoles(flow: Flow, serverPorts: ReadonlySet<number> = KNOWN_SERVER_PORTS): Roles {
   if (flow.synFrom >= 0) return { client: flow.synFrom as 0 | 1, basis: 'syn', midstream: false };
   if (flow.synAckFrom >= 0) return { client: (1 - flow.synAckFrom) as 0 | 1, basis: 'syn', midstream: false };
@@ -46,6 +55,13 @@ export function decideRoles(flow: Flow, serverPorts: ReadonlySet<number> = KNOWN
   const s1 = serverStart(d1);
   if ((c0 && !c1) || (s1 && !s0)) return { client: 0, basis: 'content', midstream: true };
   if ((c1 && !c0) || (s0 && !s1)) return { client: 1, basis: 'content', midstream: true };
+  // HTTP/2 without its preface (a gRPC connection older than the capture): request pseudo-headers
+  // (:method, :path) come from the client, :status from the server. Static-table entries decode
+  // even when the dynamic table is unknown.
+  const h0 = h2Side(d0);
+  const h1 = h2Side(d1);
+  if (h0 === 'client' || h1 === 'server') return { client: 0, basis: 'content', midstream: true };
+  if (h1 === 'client' || h0 === 'server') return { client: 1, basis: 'content', midstream: true };
   const [p0, p1] = flow.port;
   const server0 = p0 < 1024 || serverPorts.has(p0);
   const server1 = p1 < 1024 || serverPorts.has(p1);

@@ -96,17 +96,38 @@ export interface TcpdumpOptions {
   filter?: string;
   /** Data link type for -y, e.g. 'LINUX_SLL' (cooked v1) or 'LINUX_SLL2' on 'any'. */
   linkType?: string;
-  /** Snap length (default: tcpdump's, 262144: whole packets). */
+  /**
+   * Snap length (default 65600: a whole 64 KiB loopback/GSO packet plus a cooked header). Not
+   * tcpdump's 262144: in immediate mode libpcap sizes every ring frame by the snap length (on
+   * 'any' there is no MTU to bound it), so a smaller snap length means 4x more frames in the same
+   * buffer and no "dropped by kernel" under bursts.
+   */
   snaplen?: number;
   /** Nanosecond timestamps (pcap magic a1b23c4d). */
   nano?: boolean;
+  /**
+   * Kernel capture buffer in KiB (-B; default 32768). In immediate mode each packet takes a whole
+   * ring frame sized for the snap length, so libpcap's 2 MiB default holds only a few dozen
+   * packets and a burst is "dropped by kernel".
+   */
+  bufferKiB?: number;
 }
 
 /** The tcpdump command line for a capture (also used, verbatim, inside the cluster capture pod). */
 export function tcpdumpArgs(o: TcpdumpOptions): string[] {
-  const args = ['-i', o.iface, '-U', '--immediate-mode', '-n', '-w', o.file];
+  const args = [
+    '-i',
+    o.iface,
+    '-U',
+    '--immediate-mode',
+    '-n',
+    '-B',
+    String(o.bufferKiB ?? 32768),
+    '-w',
+    o.file,
+  ];
   if (o.linkType) args.push('-y', o.linkType);
-  if (o.snaplen !== undefined) args.push('-s', String(o.snaplen));
+  args.push('-s', String(o.snaplen ?? 65600));
   if (o.nano) args.push('--time-stamp-precision', 'nano');
   if (o.filter) args.push(o.filter);
   return args;
