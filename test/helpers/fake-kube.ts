@@ -185,7 +185,8 @@ export interface Interceptor {
   match?: (req: RecordedRequest) => boolean;
   /** How many matching requests to answer; then the interceptor retires. Default: forever. */
   times?: number;
-  respond: (req: RecordedRequest) => { status: number; body: unknown; contentType?: string };
+  /** The answer, or 'hang' to never answer (until close): a stuck API server. */
+  respond: (req: RecordedRequest) => { status: number; body: unknown; contentType?: string } | 'hang';
 }
 
 export type PortForwardDecision = { accept: { host: string; port: number } } | { refuse: KubeStatusBody };
@@ -650,6 +651,7 @@ export class FakeKube {
       if (i.match && !i.match(rec)) continue;
       if (i.times !== undefined) i.times--;
       const r = i.respond(rec);
+      if (r === 'hang') return;
       this.send(res, r.status, r.body, r.contentType);
       this.notifyObservers(rec);
       return;

@@ -2,6 +2,7 @@
 // field-manager conflicts, get/list with selectors, and 404/409/422 mapped to clear errors.
 
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIELD_MANAGER, KubeClient } from '../../scripts/lib/k8s/client.ts';
@@ -287,6 +288,34 @@ test('deleteAll removes in reverse order and names every object it could not del
   const order = fake.requests.filter((q) => q.method === 'DELETE').map((q) => q.path.split('/').at(-1));
   assert.equal(order.slice(-3), ['c', 'b', 'a']);
   assert.equal(await client.deleteAll(refs), ['ConfigMap demo/b']);
+});
+
+test('a stuck API server is a Timeout and an absent one is ConnectionRefused, each with what to do', async () => {
+  const path = await fake.writeKubeconfig();
+  const slow = KubeClient.fromKubeconfig(path, { requestTimeoutMs: 50 });
+  fake.intercept({ path: '/api/v1/namespaces/demo/configmaps/stuck', times: 1, respond: () => 'hang' });
+  try {
+    await slow.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'demo', name: 'stuck' });
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as KubeApiError).reason, 'Timeout');
+    assert.match((e as Error).message, 'no answer from the API server within 50 ms');
+    assert.match((e as Error).message, 'overloaded or still starting');
+  }
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as { port: number }).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  const gone = await fake.writeKubeconfig();
+  await writeFile(gone, (await readFile(gone, 'utf8')).replace(fake.url, `https://127.0.0.1:${port}`));
+  try {
+    await KubeClient.fromKubeconfig(gone).list('v1', 'Pod', { namespace: 'demo' });
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as KubeApiError).reason, 'ConnectionRefused');
+    assert.match((e as Error).message, 'list Pod in namespace demo failed');
+    assert.match((e as Error).message, 'is the kind cluster running?');
+  }
 });
 
 test.run();

@@ -93,8 +93,18 @@ class WireObjectApi extends KubernetesObjectApi {
       ctx.setBody(opts.body);
     }
     // A hung API server must not hang a gate past its deadline.
-    ctx.setSignal(AbortSignal.timeout(opts.timeoutMs ?? 30_000));
-    return this.requestPromise(ctx) as Promise<unknown>;
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    ctx.setSignal(AbortSignal.timeout(timeoutMs));
+    try {
+      return await (this.requestPromise(ctx) as Promise<unknown>);
+    } catch (e) {
+      if ((e as { name?: string }).name === 'AbortError') {
+        throw Object.assign(new Error(`no answer from the API server within ${timeoutMs} ms`), {
+          code: 'ETIMEDOUT',
+        });
+      }
+      throw e;
+    }
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: overrides client-node's generic signature

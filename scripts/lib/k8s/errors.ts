@@ -227,6 +227,7 @@ export function toKubeError(err: unknown, operation: string, server = 'the API s
   const message = err instanceof Error ? err.message : String(err);
   let reason: KubeErrorReason = 'Unknown';
   if (errno === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) reason = 'ConnectionRefused';
+  else if (errno === 'ETIMEDOUT') reason = 'Timeout';
   else if ((errno && TLS_CODES.has(errno)) || /certificate|SSL|TLS/i.test(message)) reason = 'TLSError';
   else if (errno && /^E[A-Z]+$/.test(errno)) reason = 'NetworkError';
   return new KubeApiError({
