@@ -8,6 +8,10 @@
 // a Go gRPC server and Envoy just close; and how the "dual port" flaw serves both.
 // TLS semantics follow pkg/util/grpc-util.go: mtls -> RequireAndVerifyClientCert with
 // ClientCAs = ca.crt; tls -> server TLS only; otherwise plaintext.
+// One deliberate difference: grpc-util.go sets no MinVersion, and Go servers before 1.22 (with
+// grpc-go 1.36, which adds none either) accept TLS 1.0 and 1.1. The lab keeps Node's TLS 1.2 floor
+// so that legacy acceptance is a planted flaw (`legacy-tls`), not the baseline; a real v0.4.1
+// cluster may well show it (unverified: it depends on the Go release the images were built with).
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
