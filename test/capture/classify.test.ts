@@ -75,10 +75,17 @@ test('TLS 1.3: ClientHello SNI/ALPN/versions, ServerHello selected version, appl
 test('TLS 1.2 (no supported_versions), ClientHello without an answer, and a cleartext alert', () => {
   const r = classify(clientHello({ versions: [] }), serverHello(0x0303));
   assert.is(r.tlsVersion, 'TLS 1.2');
+  assert.match(
+    r.detail,
+    'ClientHello offered up to TLS 1.2 (no supported_versions); ServerHello selected TLS 1.2',
+  );
   const lone = classify(clientHello({ sni: 'x.test' }), Buffer.alloc(0));
   assert.is(lone.class, 'tls');
   assert.is(lone.tlsVersion, undefined);
-  assert.match(lone.detail, 'ClientHello offered TLS 1.3, TLS 1.2; no ServerHello captured');
+  assert.match(
+    lone.detail,
+    'ClientHello offered TLS 1.3, TLS 1.2 (legacy_version TLS 1.2); no ServerHello captured',
+  );
   const alert = classify(clientHello(), tlsRecord(21, Buffer.from([2, 40])));
   assert.is(alert.class, 'tls');
   assert.match(alert.detail, 'server alert fatal handshake_failure');
@@ -123,7 +130,8 @@ test('Postgres: SSLRequest refused then startup in clear is plaintext; accepted 
   );
   assert.is(accepted.class, 'tls');
   assert.is(accepted.tlsVersion, 'TLS 1.3');
-  assert.match(accepted.detail, "Postgres SSLRequest accepted ('S'), then ServerHello selected TLS 1.3");
+  assert.match(accepted.detail, "Postgres SSLRequest accepted ('S'), then ClientHello offered");
+  assert.match(accepted.detail, 'ServerHello selected TLS 1.3');
   const plain = classify(startup, Buffer.from('R\0\0\0\x08\0\0\0\0', 'latin1'));
   assert.is(plain.class, 'postgres');
   assert.match(plain.detail, 'StartupMessage in clear');

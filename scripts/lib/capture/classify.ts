@@ -229,14 +229,21 @@ function classifyTls(
   if (ch?.sni !== undefined) out.sni = ch.sni;
   if (ch?.alpn !== undefined) out.alpn = ch.alpn;
   let version = 0;
+  if (ch !== null) {
+    const legacy = tlsVersionName(ch.legacyVersion);
+    facts.push(
+      ch.supportedVersions.length
+        ? `ClientHello offered ${ch.supportedVersions.map(tlsVersionName).join(', ')} (legacy_version ${legacy})`
+        : `ClientHello offered up to ${legacy} (no supported_versions)`,
+    );
+  }
   if (sh !== null) {
     version = sh.version;
     out.tlsVersion = tlsVersionName(version);
     facts.push(`ServerHello selected ${out.tlsVersion}${sh.helloRetryRequest ? ' (HelloRetryRequest)' : ''}`);
     if (sh.alpn !== undefined) facts.push(`ALPN selected ${sh.alpn}`);
   } else if (ch !== null) {
-    const offered = ch.supportedVersions.length ? ch.supportedVersions : [ch.legacyVersion];
-    facts.push(`ClientHello offered ${offered.map(tlsVersionName).join(', ')}; no ServerHello captured`);
+    facts.push('no ServerHello captured');
   } else {
     facts.push('TLS records; handshake not captured');
   }
