@@ -9,6 +9,7 @@ import { direktivPin } from '../../../kind/versions.ts';
 import { type DirektivImages, direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
 import type { Scenario } from '../../../scenarios/index.ts';
 import { profileChartValues } from '../chart/render.ts';
+import { apiCheckCertificate } from '../k8s/gates.ts';
 import type { PlanOptions } from './build.ts';
 import { layout } from './layout.ts';
 import { renderPlan } from './render.ts';
@@ -30,20 +31,6 @@ export function pinnedDirektivImages(): DirektivImages {
     functions: split(i.functions),
     sidecar: i.sidecar,
     initPod: i.initPod,
-  };
-}
-
-/** The cmctl-style functional check: a dry-run Certificate only passes a working webhook. */
-export function certManagerApiCheck(namespace = 'cert-manager'): Record<string, unknown> {
-  return {
-    apiVersion: 'cert-manager.io/v1',
-    kind: 'Certificate',
-    metadata: { generateName: 'direktiv-tls-apicheck-', namespace },
-    spec: {
-      dnsNames: ['apicheck.direktiv-tls.invalid'],
-      secretName: 'direktiv-tls-apicheck',
-      issuerRef: { name: 'direktiv-tls-apicheck' },
-    },
   };
 }
 
@@ -73,7 +60,7 @@ export async function writeArtifacts(dir: string, a: ArtifactInputs): Promise<st
     layout.kindConfig,
     kindClusterYaml({ httpPort: a.options.httpPort, httpsPort: a.options.httpsPort }),
   );
-  files.set(layout.certManagerCheck, stringify(certManagerApiCheck()));
+  files.set(layout.certManagerCheck, stringify(apiCheckCertificate('cert-manager')));
   files.set(layout.envoyNodePortPatch, `${JSON.stringify(envoyNodePortPatch(), null, 2)}\n`);
   for (const s of a.options.scenarios) {
     files.set(

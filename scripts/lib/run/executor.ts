@@ -49,13 +49,15 @@ export async function execute(steps: readonly ExecStep[], opts: ExecOptions): Pr
 
   for (const step of steps) {
     if ((failed || ac.signal.aborted) && !step.always) {
-      records.push({
+      const skipped: StepRecord = {
         id: step.id,
         title: step.title,
         status: 'skipped',
         startedAt: new Date().toISOString(),
         durationMs: 0,
-      });
+      };
+      records.push(skipped);
+      opts.progress.end(skipped);
       continue;
     }
     const started = Date.now();

@@ -1,0 +1,138 @@
+// A real run: plan steps -> actions -> executor (diagnostics before cleanup, Ctrl-C safe) ->
+// reports. Docker is checked before anything else, so a machine without it stops at once.
+import { join } from 'node:path';
+import { loadImageOverrides } from '../../../kind/images.ts';
+import { writeBundle } from '../bundle/index.ts';
+import type { E2eOptions } from '../cli/e2e-args.ts';
+import { collectDiagnostics } from '../k8s/diagnostics.ts';
+import { layout } from '../plan/layout.ts';
+import type { Plan, PlanStep } from '../plan/types.ts';
+import { checkDocker, clusterPaths, PreflightError, PreflightErrors } from '../preflight/index.ts';
+import { execaRunner, type Runner } from '../tools/runner.ts';
+import type { RunContext } from './context.ts';
+import { type ExecStep, execute, installSignalHandlers } from './executor.ts';
+import { autoProgress, type Progress, timingSummary } from './progress.ts';
+import { writeReports } from './report-step.ts';
+import { evidenceActions } from './steps-evidence.ts';
+import { type Action, installActions } from './steps-install.ts';
+import type { StepRecord } from './types.ts';
+
+const ACTIONS: Record<string, Action> = { ...installActions, ...evidenceActions };
+
+/** The action of a plan step (`full-mtls/profile.apply` -> `profile.apply`). */
+export function actionFor(step: PlanStep): Action | undefined {
+  return (
+    ACTIONS[step.id.slice(step.id.indexOf('/') + 1)] ??
+    (step.id === 'report.write' ? reportPlaceholder : undefined)
+  );
+}
+
+// The report is written after the executor returns (with every step's timing, cleanups included);
+// the plan's report step stays a visible phase and checks that the evidence steps left something.
+const reportPlaceholder: Action = async (ctx) => {
+  if (ctx.scenarios.size === 0) throw new Error('no scenario to report');
+};
+
+export function defaultOutput(clusterName: string, now = new Date()): string {
+  return join(clusterPaths(clusterName).dir, 'runs', now.toISOString().replace(/[:.]/g, '-'));
+}
+
+export interface ClusterRunDeps {
+  runner?: Runner;
+  progress?: Progress;
+  out?: (s: string) => void;
+  signal?: AbortSignal;
+  /** Writes the plan's files into the output folder (after the Docker check: no Docker, no work). */
+  writeFiles?: () => Promise<unknown>;
+}
+
+export async function runCluster(opts: E2eOptions, plan: Plan, deps: ClusterRunDeps = {}): Promise<number> {
+  const runner = deps.runner ?? execaRunner;
+  const print = deps.out ?? ((s: string) => process.stdout.write(s));
+  // Docker first: without it nothing below can run, and the user should learn that in a second.
+  try {
+    await checkDocker(runner);
+  } catch (e) {
+    if (e instanceof PreflightError) {
+      process.stderr.write(`error: ${e.message}\n  ${e.hint}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const out = opts.output ?? defaultOutput(opts.clusterName);
+  await deps.writeFiles?.();
+  const ctx: RunContext = {
+    opts,
+    out,
+    runner,
+    log: (l) => print(`${l}\n`),
+    overrides: loadImageOverrides(),
+    paths: clusterPaths(opts.clusterName),
+    scenarios: new Map(opts.scenarios.map((s) => [s.name, { scenario: s, evidence: {}, notes: [] }])),
+  };
+  const steps: ExecStep[] = plan.steps.map((step) => {
+    const action = actionFor(step);
+    if (!action) throw new Error(`internal: plan step ${step.id} has no action`);
+    return { id: step.id, title: step.title, always: step.always, run: (s) => action(ctx, step, s) };
+  });
+
+  const ac = new AbortController();
+  const uninstall = installSignalHandlers(ac);
+  if (deps.signal) deps.signal.addEventListener('abort', () => ac.abort(deps.signal?.reason), { once: true });
+  let result: Awaited<ReturnType<typeof execute>>;
+  try {
+    result = await execute(steps, {
+      progress: deps.progress ?? autoProgress(),
+      keep: opts.keep,
+      keepOnFailure: opts.keepOnFailure,
+      signal: ac.signal,
+      diagnostics: async (failed) => {
+        await failureArtifacts(ctx, plan, failed);
+      },
+    });
+  } finally {
+    uninstall();
+  }
+
+  const written = await writeReports(ctx, result.records);
+  print(`\n${written.text}`);
+  if (written.docs) print(`\n${written.docs}`);
+  print(`\n${timingSummary(result.records)}\n`);
+  for (const e of result.cleanupErrors) print(`teardown failed: ${e}\n`);
+  print(`\nreports and files in ${out}\n`);
+  if (result.kept) print(`cluster kept: kind delete cluster --name ${opts.clusterName} removes it\n`);
+  return result.ok && written.ok ? 0 : 1;
+}
+
+/** On failure: diagnostics of everything the run touched, then the reproduction bundle. */
+async function failureArtifacts(ctx: RunContext, plan: Plan, failed: StepRecord): Promise<void> {
+  if (ctx.client) {
+    const namespaces = new Set<string>([
+      'cert-manager',
+      'contour-external',
+      'contour-internal',
+      'knative-serving-knative',
+    ]);
+    for (const r of ctx.scenarios.values()) {
+      namespaces.add(r.scenario.namespace);
+      namespaces.add(r.scenario.serviceNamespace);
+    }
+    const d = await collectDiagnostics(ctx.client, {
+      dir: join(ctx.out, layout.diagnostics),
+      namespaces: [...namespaces],
+    });
+    ctx.log(
+      `diagnostics: ${d.files.length} files in ${d.dir}${d.errors.length ? ` (${d.errors.length} could not be collected)` : ''}`,
+    );
+  }
+  const b = await writeBundle({
+    options: ctx.opts,
+    output: ctx.out,
+    imageDigests: {},
+    plan,
+    failure: { step: failed.id, message: failed.error ?? '' },
+  });
+  ctx.log(`reproduction bundle: ${b.dir}\n  replay: ${b.command}`);
+}
+
+export { PreflightErrors };

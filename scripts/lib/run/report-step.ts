@@ -1,0 +1,84 @@
+// The report of a real run: the same verdicts and formats as the lab (profileResult, renderers),
+// plus the step timings, the traffic record, and for as-documented runs where the page broke.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { direktivValues } from '../../../scenarios/direktiv-values.ts';
+import { PATH_IDS, type PathId } from '../../../scenarios/index.ts';
+import { docsCheck, docsCheckMarkdown, docsPathResults, type FailedStep } from '../docs-check/index.ts';
+import { layout } from '../plan/layout.ts';
+import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
+import { profileResult } from '../report/result.ts';
+import { buildReport, type ProfileResult, type RunReport, reportOk } from '../report/types.ts';
+import type { PathEvidence } from '../verdict/verdict.ts';
+import type { RunContext, ScenarioRun } from './context.ts';
+import { evidenceOf } from './steps-evidence.ts';
+import type { StepRecord } from './types.ts';
+
+export function scenarioResult(run: ScenarioRun, durationMs: number): ProfileResult {
+  const ev = evidenceOf(run);
+  const evidence: Partial<Record<PathId, PathEvidence>> = {};
+  for (const p of PATH_IDS) {
+    const e: PathEvidence = {};
+    if (ev.passive?.[p]) e.passive = ev.passive[p];
+    if (ev.active?.[p]) e.active = ev.active[p];
+    if (ev.config?.[p]) e.config = ev.config[p];
+    evidence[p] = e;
+  }
+  return profileResult(run.scenario, evidence, { source: 'cluster', durationMs, notes: run.notes });
+}
+
+export interface WrittenReport {
+  report: RunReport;
+  ok: boolean;
+  text: string;
+  docs: string;
+}
+
+/** Builds and writes every report format; returns what the terminal shows. */
+export async function writeReports(ctx: RunContext, records: readonly StepRecord[]): Promise<WrittenReport> {
+  const results = [...ctx.scenarios.values()].map((r) =>
+    scenarioResult(
+      r,
+      records.filter((x) => x.id.startsWith(`${r.scenario.name}/`)).reduce((n, x) => n + x.durationMs, 0),
+    ),
+  );
+  const report = buildReport(results);
+  const failedSteps: FailedStep[] = records
+    .filter((r) => r.status === 'failed')
+    .map((r) => ({ id: r.id, title: r.title, error: r.error ?? '' }));
+  let docs = '';
+  for (const run of ctx.scenarios.values()) {
+    if (run.scenario.mode !== 'as-documented') continue;
+    const result = results.find((r) => r.scenario.name === run.scenario.name);
+    const outcomes = docsCheck({
+      features: run.scenario.features,
+      mode: run.scenario.mode,
+      namespace: run.scenario.namespace,
+      serviceNamespace: run.scenario.serviceNamespace,
+      verdicts: docsPathResults(result?.verdicts ?? []),
+      failedSteps: failedSteps.filter((f) => !f.id.includes('/') || f.id.startsWith(`${run.scenario.name}/`)),
+      values: direktivValues(run.scenario),
+    });
+    docs += docsCheckMarkdown(outcomes);
+  }
+  const json = JSON.parse(renderJson(report)) as Record<string, unknown>;
+  json.steps = records;
+  json.traffic = Object.fromEntries(
+    [...ctx.scenarios.values()].map((r) => [r.scenario.name, r.traffic ?? null]),
+  );
+  const files: [string, string][] = [
+    [ctx.opts.json ?? join(ctx.out, layout.reportJson), `${JSON.stringify(json, null, 2)}\n`],
+    [ctx.opts.junit ?? join(ctx.out, layout.reportJunit), renderJunit(report)],
+    [
+      ctx.opts.markdown ?? join(ctx.out, layout.reportMarkdown),
+      renderMarkdown(report) + (docs ? `\n${docs}` : ''),
+    ],
+  ];
+  const text = renderTerminal(report);
+  files.push([join(ctx.out, layout.reportText), text]);
+  for (const [file, body] of files) {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, body);
+  }
+  return { report, ok: reportOk(report), text, docs };
+}
