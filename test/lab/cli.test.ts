@@ -5,11 +5,16 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { labCli } from '../../scripts/lib/lab/cli.ts';
+import { testHelm } from '../../scripts/lib/tools/test-helm.ts';
 
 async function run(args: string[]) {
   let out = '';
   let err = '';
-  const code = await labCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  const code = await labCli(
+    args,
+    { stdout: (s) => (out += s), stderr: (s) => (err += s) },
+    { helm: testHelm },
+  );
   return { code, out, err };
 }
 

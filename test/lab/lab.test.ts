@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildScenario, PATH_IDS, PROFILE_NAMES } from '../../scenarios/index.ts';
 import { runLab } from '../../scripts/lib/lab/lab.ts';
+import { testHelm } from '../../scripts/lib/tools/test-helm.ts';
 import { profileMatrix } from './helpers/matrix.ts';
 
 test('all six profiles pass; every path shows the state its profile promises', async () => {
@@ -60,7 +61,7 @@ test('mtls paths: no client cert and a foreign-CA cert refused, the real one acc
 });
 
 test('--strict: the internal Envoy redirects port 80, engine->knative is https with no warning', async () => {
-  const r = await runLab(buildScenario({ profile: 'full-mtls', strict: true }));
+  const r = await runLab(buildScenario({ profile: 'full-mtls', strict: true }), { helm: testHelm });
   const v = r.verdicts.find((x) => x.path === 'engine->knative')!;
   assert.is(v.status, 'pass', v.reason);
   assert.is(v.observed, 'https');
@@ -70,7 +71,7 @@ test('--strict: the internal Envoy redirects port 80, engine->knative is https w
 
 test('a custom feature set in another namespace: names derive from the namespace', async () => {
   const s = buildScenario({ features: 'grpc-tls,services', namespace: 'tenant-a', serviceNamespace: 'fn-a' });
-  const r = await runLab(s);
+  const r = await runLab(s, { helm: testHelm });
   assert.ok(
     r.verdicts.every((v) => v.ok),
     r.verdicts.map((v) => `${v.path}: ${v.reason}`).join('\n'),
@@ -82,7 +83,7 @@ test('a custom feature set in another namespace: names derive from the namespace
 });
 
 test('as-documented full-mtls: the page fails exactly where the errata say', async () => {
-  const r = await runLab(buildScenario({ profile: 'full-mtls', mode: 'as-documented' }));
+  const r = await runLab(buildScenario({ profile: 'full-mtls', mode: 'as-documented' }), { helm: testHelm });
   const failing = r.verdicts.filter((v) => !v.ok);
   assert.equal(
     failing.map((v) => v.path),
@@ -109,7 +110,7 @@ test('as-documented full-mtls: the page fails exactly where the errata say', asy
 });
 
 test('as-documented grpc-mtls: sidecars and pods cannot start without the service-namespace Secret', async () => {
-  const r = await runLab(buildScenario({ profile: 'grpc-mtls', mode: 'as-documented' }));
+  const r = await runLab(buildScenario({ profile: 'grpc-mtls', mode: 'as-documented' }), { helm: testHelm });
   const failing = r.verdicts.filter((v) => !v.ok);
   assert.equal(
     failing.map((v) => v.path),

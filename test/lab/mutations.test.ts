@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { buildScenario, UsageError } from '../../scenarios/index.ts';
 import { runLab } from '../../scripts/lib/lab/lab.ts';
 import { MUTATION_NAMES, type MutationName, resolveMutation } from '../../scripts/lib/lab/mutations.ts';
+import { testHelm } from '../../scripts/lib/tools/test-helm.ts';
 
 /** [flaw, profile, target (undefined: its default), a phrase its reason must carry] */
 const CASES: [MutationName, string, string | undefined, RegExp][] = [
@@ -44,7 +45,10 @@ test('the case list plants every flaw', () => {
 
 for (const [name, profile, path, phrase] of CASES) {
   test(`${name}${path ? `@${path}` : ''} in ${profile} fails exactly its path`, async () => {
-    const r = await runLab(buildScenario({ profile }), { mutate: path ? `${name}@${path}` : name });
+    const r = await runLab(buildScenario({ profile }), {
+      helm: testHelm,
+      mutate: path ? `${name}@${path}` : name,
+    });
     const target = r.mutation!.path;
     if (path) assert.is(target, path);
     const failing = r.verdicts.filter((v) => !v.ok).map((v) => v.path);

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { buildScenario } from '../../scenarios/index.ts';
 import { type Lab, startLab } from '../../scripts/lib/lab/lab.ts';
 import { probeCli } from '../../scripts/lib/probe/cli.ts';
+import { testHelm } from '../../scripts/lib/tools/test-helm.ts';
 
 let lab: Lab;
 const dir = mkdtempSync(join(tmpdir(), 'probe-cli-'));
@@ -18,7 +19,7 @@ const file = (name: string, text: string) => {
 let files: { ca: string; cert: string; key: string; otherKey: string };
 
 test.before(async () => {
-  lab = await startLab(buildScenario({ profile: 'full-mtls' }));
+  lab = await startLab(buildScenario({ profile: 'full-mtls' }), { helm: testHelm });
   const flow = lab.pki.secret('default', 'direktiv-cert-flow')!;
   const other = lab.pki.secret('default', 'direktiv-cert-fn')!;
   files = {

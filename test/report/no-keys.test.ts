@@ -13,6 +13,7 @@ import { labCli } from '../../scripts/lib/lab/cli.ts';
 import { labPkiFor } from '../../scripts/lib/lab/lab.ts';
 import { generatedPrivateKeys } from '../../scripts/lib/lab/pki.ts';
 import { probeCli } from '../../scripts/lib/probe/cli.ts';
+import { testHelm } from '../../scripts/lib/tools/test-helm.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'no-keys-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,10 +67,11 @@ test('reports, logs and stdout of the lab and probe commands carry no key materi
         join(dir, `${i}.md`),
       ],
       io,
+      { helm: testHelm },
     );
   }
   // The probe command reads a key file: neither its text nor its JSON output may echo it.
-  const pki = await labPkiFor(buildScenario({ profile: 'full-mtls' }));
+  const pki = await labPkiFor(buildScenario({ profile: 'full-mtls' }), { helm: testHelm });
   const flow = pki.secret('default', 'direktiv-cert-flow')!;
   writeFileSync(join(dir, 'ca.crt'), flow['ca.crt']);
   writeFileSync(join(dir, 'tls.crt'), flow['tls.crt']);

@@ -13,13 +13,14 @@ import {
   xmlEscape,
 } from '../../scripts/lib/report/render.ts';
 import { buildReport, type ProfileResult, reportOk } from '../../scripts/lib/report/types.ts';
+import { testHelm } from '../../scripts/lib/tools/test-helm.ts';
 import { profileMatrix } from '../lab/helpers/matrix.ts';
 
 let failing: Promise<ProfileResult[]> | undefined;
 function failingRuns(): Promise<ProfileResult[]> {
   failing ??= (async () => [
-    await runLab(buildScenario({ profile: 'full-mtls' }), { mutate: 'missing-san' }),
-    await runLab(buildScenario({ profile: 'grpc-mtls', mode: 'as-documented' })),
+    await runLab(buildScenario({ profile: 'full-mtls' }), { helm: testHelm, mutate: 'missing-san' }),
+    await runLab(buildScenario({ profile: 'grpc-mtls', mode: 'as-documented' }), { helm: testHelm }),
   ])();
   return failing;
 }

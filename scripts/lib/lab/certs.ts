@@ -1,111 +1,64 @@
-// The lab's certificate specs per scenario.
+// The lab's certificate specs per scenario: the profile chart (charts/direktiv-tls-profile)
+// rendered with `helm template` and read by scripts/lib/chart/cert-specs.ts. The chart is the one
+// source of certificates: a cluster run installs it, the lab issues locally exactly what it
+// renders (names, namespaces, SANs, usages, issuers), so the lab cannot drift from the cluster.
 //
-// TO BE REPLACED: this is a stand-in until scripts/lib/chart reads the rendering of
-// charts/direktiv-tls-profile into CertSpec[]; then labCertSpecs() becomes a call to that reader.
-// Keep the signature `(scenario) => { issuers; certs }`.
-//
-// Source: the TLS page (direktiv.github.io docs/config/ssl.md @ 493de14, "Simple example using
-// cert-manager"). Corrected mode applies the errata of /work/shared/profiles-and-paths.md (every
-// SAN derived from the namespaces; direktiv-cert-flow also in the service namespace with the
-// *.<svcNs>.pod SAN; direktiv-cert-knative with *.<svcNs> and a copy in the release namespace).
-// As-documented mode reproduces the page's manifests verbatim (namespace `default` and service
-// namespace `direktiv-services-direktiv` hard-coded, no copies), except the ingress host, which
-// the page itself says to change.
-import type { CertSpec, IssuerSpec, KeyUsage, Scenario } from '../../../scenarios/index.ts';
+// `helm template` costs 50-100 ms, so each distinct chart input is rendered once per process and
+// the promise shared (the lab matrix and the mutation set reuse six renderings). The helm binary is
+// injectable: tests pass testHelm(), the commands default to helmForRendering() (pinned official
+// helm, else the same version from npm on linux/amd64), resolved once.
+import type { CertSpec, IssuerSpec, Scenario } from '../../../scenarios/index.ts';
+import { readCertSpecs } from '../chart/cert-specs.ts';
+import { profileChartValues, renderProfile } from '../chart/render.ts';
+import { helmForRendering } from '../run/helm-path.ts';
 
-export const SELF_SIGNED_ISSUER = 'selfsigned-issuer';
-export const CA_ISSUER = 'direktiv-ca';
-export const CERT_MANAGER_NS = 'cert-manager';
-export const CONTOUR_INTERNAL_NS = 'contour-internal';
-
-const BOTH: KeyUsage[] = ['server auth', 'client auth'];
-
-function cert(
-  name: string,
-  namespace: string,
-  dnsNames: string[],
-  issuer: string,
-  usages: KeyUsage[] = [],
-  extra: Partial<CertSpec> = {},
-): CertSpec {
-  return {
-    name,
-    namespace,
-    secretName: name,
-    dnsNames,
-    usages,
-    isCA: false,
-    issuer: { kind: 'ClusterIssuer', name: issuer },
-    ...extra,
-  };
+export interface LabCertSpecs {
+  issuers: IssuerSpec[];
+  certs: CertSpec[];
 }
 
-/** The page's SANs for a headless gRPC Service plus its namespace wildcards. */
-function grpcNames(svc: string, ns: string): string[] {
-  return [`${svc}.${ns}.svc.cluster.local`, `${svc}.${ns}`, svc, `*.${ns}.svc.cluster.local`, `*.${ns}`];
+/** A helm binary's path, or a function resolving one (e.g. testHelm). */
+export type HelmSource = string | (() => Promise<string>);
+
+export interface CertSourceOptions {
+  /** Default: helmForRendering(). */
+  helm?: HelmSource;
 }
 
-export function labCertSpecs(scenario: Scenario): { issuers: IssuerSpec[]; certs: CertSpec[] } {
-  const f = scenario.features;
-  const documented = scenario.mode === 'as-documented';
-  // The page hard-codes these; the corrected mode derives them.
-  const ns = documented ? 'default' : scenario.namespace;
-  const svcNs = documented ? 'direktiv-services-direktiv' : scenario.serviceNamespace;
-  const needCa = f.includes('upstream') || f.includes('grpc-tls') || f.includes('services');
-  const issuers: IssuerSpec[] = [];
-  const certs: CertSpec[] = [];
-  if (f.includes('ingress') || needCa) {
-    issuers.push({ kind: 'ClusterIssuer', name: SELF_SIGNED_ISSUER, type: 'selfSigned' });
+let defaultHelm: Promise<string> | undefined;
+
+/** The helm the lab renders with; a failed lookup is not memoized (the next call retries). */
+export function labHelm(source?: HelmSource): Promise<string> {
+  if (typeof source === 'string') return Promise.resolve(source);
+  if (source) return source();
+  defaultHelm ??= helmForRendering().catch((e: unknown) => {
+    defaultHelm = undefined;
+    throw e;
+  });
+  return defaultHelm;
+}
+
+const cache = new Map<string, Promise<LabCertSpecs>>();
+let renders = 0;
+
+/** How many times `helm template` ran for the lab in this process (tests check the cache). */
+export function labChartRenders(): number {
+  return renders;
+}
+
+/**
+ * The scenario's issuers and certificates as the profile chart renders them. Cached per helm
+ * binary and chart values; every caller gets its own copy (nothing can alter the cached one).
+ */
+export async function labCertSpecs(scenario: Scenario, opts: CertSourceOptions = {}): Promise<LabCertSpecs> {
+  const helm = await labHelm(opts.helm);
+  const key = `${helm}\0${JSON.stringify(profileChartValues(scenario))}`;
+  let p = cache.get(key);
+  if (!p) {
+    renders++;
+    p = renderProfile(scenario, helm).then(readCertSpecs);
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
   }
-  if (needCa) {
-    issuers.push({ kind: 'ClusterIssuer', name: CA_ISSUER, type: 'ca', caSecret: 'direktiv-ca' });
-    certs.push(
-      cert('direktiv-ca', CERT_MANAGER_NS, [], SELF_SIGNED_ISSUER, [], {
-        isCA: true,
-        commonName: 'direktiv-system',
-      }),
-    );
-  }
-  if (f.includes('ingress')) {
-    // The page issues the load-balancer certificate from the self-signed issuer, not the CA.
-    certs.push(cert('direktiv-lb', ns, ['localhost', scenario.ingressHost], SELF_SIGNED_ISSUER));
-  }
-  if (f.includes('upstream')) {
-    certs.push(cert('direktiv-cert', ns, [`*.${ns}.svc.cluster.local`, `*.${ns}`], CA_ISSUER));
-  }
-  if (f.includes('grpc-tls')) {
-    certs.push(cert('direktiv-cert-fn', ns, grpcNames('direktiv-functions-hl', ns), CA_ISSUER, BOTH));
-    certs.push(cert('direktiv-cert-flow', ns, grpcNames('direktiv-flow-hl', ns), CA_ISSUER, BOTH));
-    certs.push(cert('direktiv-cert-ingress', ns, grpcNames('direktiv-ingress-hl', ns), CA_ISSUER, BOTH));
-  }
-  // direktiv-cert-flow in the service namespace: the sidecars' and init-pods' client certificate
-  // for 7777 (erratum 4) and the init-pod server certificate (erratum 5).
-  if (documented) {
-    // The page creates it only in its "Pod" section, with flow-hl names only.
-    if (f.includes('services')) {
-      certs.push(
-        cert(
-          'direktiv-cert-flow',
-          svcNs,
-          ['direktiv-flow-hl.default.svc.cluster.local', 'direktiv-flow-hl.default', 'direktiv-flow-hl'],
-          CA_ISSUER,
-          BOTH,
-        ),
-      );
-    }
-  } else if (f.includes('grpc-tls') || f.includes('services')) {
-    const names = [
-      ...(f.includes('grpc-tls')
-        ? [`direktiv-flow-hl.${ns}.svc.cluster.local`, `direktiv-flow-hl.${ns}`, 'direktiv-flow-hl']
-        : []),
-      ...(f.includes('services') ? [`*.${svcNs}.pod`] : []),
-    ];
-    certs.push(cert('direktiv-cert-flow', svcNs, names, CA_ISSUER, BOTH));
-  }
-  if (f.includes('services')) {
-    certs.push(cert('direktiv-cert-knative', CONTOUR_INTERNAL_NS, [`*.${svcNs}`], CA_ISSUER));
-    // Erratum 3: flow.functionsCA names a Secret in the release namespace.
-    if (!documented) certs.push(cert('direktiv-cert-knative', ns, [`*.${svcNs}`], CA_ISSUER));
-  }
-  return { issuers, certs };
+  return structuredClone(await p);
 }

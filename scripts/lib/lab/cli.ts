@@ -15,6 +15,7 @@ import { parseCli } from '../cli/args.ts';
 import type { CliIo } from '../probe/cli.ts';
 import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
 import { buildReport, type ProfileResult, reportOk } from '../report/types.ts';
+import type { HelmSource } from './certs.ts';
 import { runLab } from './lab.ts';
 import { MUTATION_NAMES, resolveMutation } from './mutations.ts';
 
@@ -95,7 +96,12 @@ function scenarios(values: {
   return list;
 }
 
-export async function labCli(argv: string[], io: CliIo): Promise<number> {
+/** What tests inject: the helm that renders the profile chart (default helmForRendering()). */
+export interface LabCliDeps {
+  helm?: HelmSource;
+}
+
+export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): Promise<number> {
   try {
     const { values } = parseCli(argv, OPTIONS);
     if (values.help) {
@@ -125,6 +131,7 @@ export async function labCli(argv: string[], io: CliIo): Promise<number> {
     for (const s of list) {
       results.push(
         await runLab(s, {
+          ...(deps.helm ? { helm: deps.helm } : {}),
           ...(values.mutate ? { mutate: values.mutate } : {}),
           ...(timeoutMs ? { timeoutMs } : {}),
         }),

@@ -23,7 +23,7 @@ import type { ActivePathEvidence, ProbeCredentials, ProbeTarget } from '../probe
 import { profileResult } from '../report/result.ts';
 import type { ProfileResult } from '../report/types.ts';
 import type { JudgeOptions, PathEvidence } from '../verdict/verdict.ts';
-import { labCertSpecs } from './certs.ts';
+import { type CertSourceOptions, labCertSpecs } from './certs.ts';
 import { runRealClient } from './clients.ts';
 import { applyMutation, type MutationInfo, resolveMutation } from './mutations.ts';
 import { LabPki } from './pki.ts';
@@ -57,7 +57,7 @@ export interface Lab {
   stop(): Promise<void>;
 }
 
-export interface LabOptions {
+export interface LabOptions extends CertSourceOptions {
   /** `<name>` or `<name>@<path-id>`. */
   mutate?: string;
   timeoutMs?: number;
@@ -89,16 +89,19 @@ async function listen(
   return { port: r.port, log: r.log };
 }
 
-/** The scenario's certificates, issued locally (keys are cached per label for the process). */
-export function labPkiFor(scenario: Scenario): Promise<LabPki> {
-  const { issuers, certs } = labCertSpecs(scenario);
+/**
+ * The scenario's certificates as the profile chart renders them, issued locally (keys are cached
+ * per label for the process).
+ */
+export async function labPkiFor(scenario: Scenario, opts: CertSourceOptions = {}): Promise<LabPki> {
+  const { issuers, certs } = await labCertSpecs(scenario, opts);
   return LabPki.issue(`${scenario.name}/${scenario.mode}/${scenario.namespace}`, issuers, certs);
 }
 
 /** Issues the scenario's certificates, plants the mutation, starts every listener. */
 export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promise<Lab> {
   const mutation = opts.mutate ? resolveMutation(opts.mutate, scenario) : undefined;
-  const pki = await labPkiFor(scenario);
+  const pki = await labPkiFor(scenario, opts.helm ? { helm: opts.helm } : {});
   const { plans, notes } = await labTopology(scenario, pki);
   if (mutation) await applyMutation(plans[mutation.path], mutation, pki);
   const running: RunningListener[] = [];

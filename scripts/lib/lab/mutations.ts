@@ -9,7 +9,6 @@ import {
   UsageError,
 } from '../../../scenarios/index.ts';
 import { sanMatches } from '../chart/consistency.ts';
-import { CA_ISSUER, CERT_MANAGER_NS } from './certs.ts';
 import type { LabPki, SecretData } from './pki.ts';
 import type { ListenerConfig, TlsServerConfig } from './servers.ts';
 import type { ListenerPlan, PathPlan } from './topology.ts';
@@ -183,11 +182,10 @@ export async function applyMutation(plan: PathPlan, m: MutationInfo, pki: LabPki
       return;
     case 'tls-where-plain': {
       // A valid certificate for the dialled name: the flaw is TLS itself, not the certificate.
-      const hasCa = pki.secret(CERT_MANAGER_NS, CA_ISSUER) !== undefined;
       const s = await pki.leaf(
         `tls-where-plain:${m.path}`,
         { dnsNames: [plan.dialName], usages: ['server auth', 'client auth'] },
-        hasCa ? { ca: { namespace: CERT_MANAGER_NS, secretName: CA_ISSUER } } : 'self',
+        pki.profileCa ? { ca: pki.profileCa } : 'self',
       );
       cfg.tls = {
         cert: s['tls.crt'],

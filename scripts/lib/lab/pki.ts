@@ -172,6 +172,11 @@ export class LabPki {
     private readonly secrets: Map<string, IssuedCert>,
     private readonly signers: Map<string, Signer>,
     private readonly foreign: Signer,
+    /**
+     * The profile CA's Secret: the one a `ca` ClusterIssuer signs with (direktiv-ca in
+     * cert-manager's namespace, as the chart renders it); undefined when the profile has none.
+     */
+    readonly profileCa: { namespace: string; secretName: string } | undefined,
   ) {}
 
   /**
@@ -251,7 +256,12 @@ export class LabPki {
     const foreign = (
       await issue(`foreign-ca`, { dnsNames: [], usages: [], commonName: 'foreign-ca', isCA: true }, 'self')
     ).signer;
-    return new LabPki(label, secrets, signers, foreign);
+    const caIssuer = issuers.find((i) => i.type === 'ca' && i.kind === 'ClusterIssuer' && i.caSecret);
+    const profileCa =
+      caIssuer?.caSecret && secrets.has(secretKey(crNs, caIssuer.caSecret))
+        ? { namespace: crNs, secretName: caIssuer.caSecret }
+        : undefined;
+    return new LabPki(label, secrets, signers, foreign, profileCa);
   }
 
   /** The Secret cert-manager would have written, or undefined when no Certificate targets it. */

@@ -17,7 +17,6 @@ import { direktivValues } from '../../../scenarios/direktiv-values.ts';
 import { dialName, PATH_IDS, PATHS, type PathId, type Scenario } from '../../../scenarios/index.ts';
 import { knativeSettings, knativeState } from '../../../scenarios/knative-settings.ts';
 import type { ProbeCredentials, ProbeProtocol } from '../probe/types.ts';
-import { CA_ISSUER, CERT_MANAGER_NS } from './certs.ts';
 import type { LabPki, SecretData } from './pki.ts';
 import type { ListenerConfig, PlainReply, TlsServerConfig } from './servers.ts';
 
@@ -127,7 +126,7 @@ export async function labTopology(scenario: Scenario, pki: LabPki): Promise<Topo
     mounts.find((m) => m.path === path && m.role === role);
   // The profile CA as the harness knows it (cert-manager's direktiv-ca Secret), for paths whose
   // own Secrets are missing.
-  const profileCa = pki.secret(CERT_MANAGER_NS, CA_ISSUER)?.['ca.crt'];
+  const profileCa = pki.profileCa ? secret(pki.profileCa)?.['ca.crt'] : undefined;
   const foreign = await pki.leaf(
     'foreign-client',
     {

@@ -2,13 +2,15 @@
 import { buildScenario, PROFILE_NAMES } from '../../../scenarios/index.ts';
 import { runLab } from '../../../scripts/lib/lab/lab.ts';
 import type { ProfileResult } from '../../../scripts/lib/report/types.ts';
+import { testHelm } from '../../../scripts/lib/tools/test-helm.ts';
 
 let matrix: Promise<ProfileResult[]> | undefined;
 
 export function profileMatrix(): Promise<ProfileResult[]> {
   matrix ??= (async () => {
     const out: ProfileResult[] = [];
-    for (const profile of PROFILE_NAMES) out.push(await runLab(buildScenario({ profile })));
+    for (const profile of PROFILE_NAMES)
+      out.push(await runLab(buildScenario({ profile }), { helm: testHelm }));
     return out;
   })();
   return matrix;
