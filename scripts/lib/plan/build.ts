@@ -53,7 +53,8 @@ function helm(cluster: string, args: string): string {
   return `helm --kubeconfig .e2e/${cluster}/${layout.kubeconfig} ${args}`;
 }
 
-export function buildPlan(o: PlanOptions): Plan {
+/** `images`: every image the run pulls (kind/images.yaml plus the traffic functions), when known. */
+export function buildPlan(o: PlanOptions, extra: { images?: readonly string[] } = {}): Plan {
   const c = o.clusterName;
   const k = (a: string) => kubectl(c, a);
   const h = (a: string) => helm(c, a);
@@ -94,7 +95,9 @@ export function buildPlan(o: PlanOptions): Plan {
     phase: 'preflight',
     title:
       'every image the run pulls (rendered from the charts, overrides from kind/images.yaml) pulled once on the host',
-    commands: ['docker pull <each image in kind/images.yaml and the rendered charts>'],
+    commands: extra.images?.length
+      ? extra.images.map((i) => `docker pull ${i}`)
+      : ['docker pull <each image in kind/images.yaml and the traffic function images>'],
   });
 
   add({

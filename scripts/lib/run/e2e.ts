@@ -6,6 +6,7 @@ import { buildPlan } from '../plan/build.ts';
 import { renderPlan } from '../plan/render.ts';
 import { defaultOutput, runCluster } from './cluster-run.ts';
 import { writeOutputFiles } from './output.ts';
+import { runImages } from './steps-install.ts';
 
 export async function runE2e(given: E2eOptions): Promise<number> {
   let opts = given;
@@ -14,7 +15,7 @@ export async function runE2e(given: E2eOptions): Promise<number> {
     process.stderr.write(`replaying ${replay.bundle} (recorded ${replay.recorded.createdAt})\n`);
     opts = { ...replay, dryRun: given.dryRun || replay.dryRun };
   }
-  const plan = buildPlan(opts);
+  const plan = buildPlan(opts, { images: runImages(opts).map((i) => i.ref) });
   if (opts.dryRun) {
     if (opts.output) {
       const written = await writeOutputFiles(opts, plan, opts.output);

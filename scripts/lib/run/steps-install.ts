@@ -4,11 +4,19 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { kindClusterYaml } from '../../../kind/cluster.ts';
-import { direktivImageValues, rewriteImages, useOf } from '../../../kind/images.ts';
+import {
+  direktivImageValues,
+  type ImageOverrides,
+  loadImageOverrides,
+  rewriteImages,
+  useOf,
+} from '../../../kind/images.ts';
 import { certManagerPin, direktivPin } from '../../../kind/versions.ts';
 import { direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
 import { PROFILE_CHART_DIR, PROFILE_RELEASE, profileChartValues } from '../chart/render.ts';
 import { fetchDirektivChart } from '../chart-check/fetch.ts';
+import type { E2eOptions } from '../cli/e2e-args.ts';
+import { DEFAULT_ISOLATED_IMAGE, DEFAULT_KNATIVE_IMAGE } from '../direktiv-api/workflow.ts';
 import { KubeClient } from '../k8s/client.ts';
 import {
   certificatesReadyGate,
@@ -34,6 +42,7 @@ import {
   deleteClusterArgs,
   dockerMajor,
   exportKubeconfig,
+  type ImageToPull,
   imagesToPull,
   ingressPorts,
   loadMissingImages,
@@ -78,6 +87,17 @@ function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): 
     cur = cur[k] as Record<string, unknown>;
   }
   cur[keys.at(-1) as string] = value;
+}
+
+/** Every image a run pulls: kind/images.yaml (charts, cert-manager, capture) plus the traffic functions. */
+export function runImages(
+  opts: Pick<E2eOptions, 'knativeImage' | 'isolatedImage'>,
+  overrides: ImageOverrides = loadImageOverrides(),
+): ImageToPull[] {
+  return imagesToPull(overrides, [
+    opts.knativeImage ?? DEFAULT_KNATIVE_IMAGE,
+    opts.isolatedImage ?? DEFAULT_ISOLATED_IMAGE,
+  ]);
 }
 
 export const installActions: Record<string, Action> = {
@@ -127,8 +147,7 @@ export const installActions: Record<string, Action> = {
     s.note(`Direktiv ${ref} at ${fetched.commit}${fetched.cloned ? ' (cloned)' : ' (cached)'}`);
   },
   async 'preflight.images'(ctx, _step, s) {
-    const extra = [ctx.opts.knativeImage, ctx.opts.isolatedImage].filter((x): x is string => Boolean(x));
-    const images = imagesToPull(ctx.overrides, extra);
+    const images = runImages(ctx.opts, ctx.overrides);
     const report = await pullImages(ctx.runner, images, { log: s.note }).catch((e) => {
       throw asPlain(e);
     });
