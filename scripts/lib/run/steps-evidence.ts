@@ -2,6 +2,7 @@
 // API, active probes through port-forwards, configuration from the live objects. Each action
 // stores what it saw on the scenario's record; the report step judges it (profileResult).
 import { join } from 'node:path';
+import { envoyNodePorts } from '../../../kind/cluster.ts';
 import { type Component, PATH_IDS, PATHS, type PathId, type Scenario } from '../../../scenarios/index.ts';
 import { analyzeCaptureFile } from '../capture/analyze.ts';
 import { attributeFlows, passiveEvidence } from '../capture/attribute.ts';
@@ -164,8 +165,12 @@ export const evidenceActions: Record<string, Action> = {
     const attr = attributeFlows(analysis.flows, {
       serverComponents: ev.addresses ?? {},
       clientComponents: ev.addresses ?? {},
-      // After kube-proxy's DNAT the Envoy pods listen on 8080/8443.
-      extraPorts: { 'client->ingress': [8080, 8443], 'engine->knative': [8080, 8443] },
+      // Host traffic reaches the node on the NodePorts; after kube-proxy's DNAT the Envoy pods
+      // listen on 8080/8443 (both Envoys: the address maps tell them apart).
+      extraPorts: {
+        'client->ingress': [envoyNodePorts.http, envoyNodePorts.https, 8080, 8443],
+        'engine->knative': [8080, 8443],
+      },
     });
     ev.passive = Object.fromEntries(PATH_IDS.map((p) => [p, passiveEvidence(attr, p)]));
     ev.passiveSummary = `${analysis.flows.length} flows; ${attr.exempt.reduce((n, e) => n + e.flows.length, 0)} exempt, ${attr.unattributed.length} unattributed, ${attr.ambiguous.length} ambiguous`;
