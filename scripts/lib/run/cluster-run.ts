@@ -12,7 +12,7 @@ import { execaRunner, type Runner } from '../tools/runner.ts';
 import type { RunContext } from './context.ts';
 import { type ExecStep, execute, installSignalHandlers } from './executor.ts';
 import { autoProgress, type Progress, timingSummary } from './progress.ts';
-import { writeReports } from './report-step.ts';
+import { scenarioResult, writeReports } from './report-step.ts';
 import { evidenceActions } from './steps-evidence.ts';
 import { type Action, installActions } from './steps-install.ts';
 import type { StepRecord } from './types.ts';
@@ -27,10 +27,20 @@ export function actionFor(step: PlanStep): Action | undefined {
   );
 }
 
-// The report is written after the executor returns (with every step's timing, cleanups included);
-// the plan's report step stays a visible phase and checks that the evidence steps left something.
+// The verdicts are judged in the plan's report step, before teardown, so that a failing path
+// counts as a failure of the run: diagnostics and the reproduction bundle are collected and
+// --keep-on-failure keeps the cluster. The files are written after the executor returns, with
+// every step's timing (cleanups included).
 const reportPlaceholder: Action = async (ctx) => {
   if (ctx.scenarios.size === 0) throw new Error('no scenario to report');
+  const failed = [...ctx.scenarios.values()].flatMap((r) =>
+    scenarioResult(r, 0)
+      .verdicts.filter((v) => v.status === 'fail')
+      .map((v) => `${r.scenario.name}/${v.path}: ${v.reason}`),
+  );
+  if (failed.length) {
+    throw new Error(`${failed.length} path verdict(s) failed:\n  ${failed.join('\n  ')}`);
+  }
 };
 
 export function defaultOutput(clusterName: string, now = new Date()): string {
