@@ -55,6 +55,8 @@ test('reports, logs and stdout of the lab and probe commands carry no key materi
     ['--profile', 'full-mtls', '--mutate', 'client-cert-optional'],
     ['--profile', 'full-mtls', '--mode', 'as-documented'],
     ['--profile', 'plain,grpc-tls'],
+    // Passive evidence: every captured flow's summary is in the reports.
+    ['--profile', 'full-mtls', '--capture'],
   ].entries()) {
     await labCli(
       [
@@ -116,7 +118,7 @@ test('reports, logs and stdout of the lab and probe commands carry no key materi
   assert.ok(keys.length >= 20, `the scan knows the keys (${keys.length})`);
   assert.ok(keys.includes(flow['tls.key']), 'the probe client key is among them');
   const files = readdirSync(dir).filter((f) => /\.(json|xml|md)$/.test(f));
-  assert.is(files.length, 9);
+  assert.is(files.length, 12);
   const found = [
     ...files.flatMap((f) => findings(f, readFileSync(join(dir, f), 'utf8'), keys)),
     ...outputs.flatMap(([what, text]) => findings(what, text, keys)),

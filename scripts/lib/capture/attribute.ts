@@ -1,10 +1,11 @@
-// Flows -> path IDs. The server port narrows a flow to the paths that use it; address maps from
-// the caller (server address -> component, client address -> component) settle the ports that two
-// paths share: 443/80 (user->external Envoy, engine->internal Envoy), 8080 (API, UI), 5555 (API and
-// engine to the functions controller), 7777 (Knative sidecar and init-pod to the engine). Without a
-// map, a shared-port flow is attributed to EVERY path sharing the port, and the evidence says so.
-// Flows to exempt ports are reported as exempt; flows that fit no path are reported as
-// unattributed. Nothing is dropped.
+// Flows -> path IDs. An exact port map (the lab: one listener per path on an ephemeral port)
+// settles a flow at once. Otherwise the server port narrows a flow to the paths that use it;
+// address maps from the caller (server address -> component, client address -> component) settle
+// the ports that two paths share: 443/80 (user->external Envoy, engine->internal Envoy), 8080 (API,
+// UI), 5555 (API and engine to the functions controller), 7777 (Knative sidecar and init-pod to the
+// engine). Without a map, a shared-port flow is attributed to EVERY path sharing the port, and the
+// evidence says so. Flows to exempt ports are reported as exempt; flows that fit no path are
+// reported as unattributed. Nothing is dropped.
 import { EXEMPT_PORTS, EXEMPTIONS } from '../../../scenarios/exemptions.ts';
 import { type Component, PATH_IDS, PATHS, type PathId } from '../../../scenarios/paths.ts';
 import type { FlowSummary, PassivePathEvidence } from '../evidence/types.ts';
@@ -22,6 +23,12 @@ export interface AttributionOptions {
    * on 8080/8443 behind Services on 80/443, and a capture on the node sees both.
    */
   extraPorts?: Partial<Record<PathId, readonly number[]>>;
+  /**
+   * Exact server port -> path, replacing the paths' well-known ports: the lab gives every path its
+   * own listeners on ephemeral ports, so a port names one path and nothing else. Looked up first;
+   * a flow to a port outside the map is exempt or unattributed as usual.
+   */
+  ports?: ReadonlyMap<number, PathId>;
 }
 
 export interface Attribution {
@@ -59,15 +66,23 @@ export function attributeFlows(flows: readonly FlowSummary[], opts: AttributionO
   };
   const exemptById = new Map<string, FlowSummary[]>();
   for (const flow of flows) {
+    const mapped = opts.ports?.get(flow.serverPort);
+    if (mapped !== undefined) {
+      out.byPath[mapped].push(flow);
+      continue;
+    }
     const exemptId = EXEMPT_PORTS.get(flow.serverPort);
     if (exemptId !== undefined) {
       if (!exemptById.has(exemptId)) exemptById.set(exemptId, []);
       exemptById.get(exemptId)!.push(flow);
       continue;
     }
-    const byPort = PATH_IDS.filter((id) => portsOf(id, opts).includes(flow.serverPort));
+    const byPort = opts.ports ? [] : PATH_IDS.filter((id) => portsOf(id, opts).includes(flow.serverPort));
     if (byPort.length === 0) {
-      out.unattributed.push({ flow, reason: `no path uses server port ${flow.serverPort}` });
+      out.unattributed.push({
+        flow,
+        reason: `no path uses server port ${flow.serverPort}${opts.ports ? ' (not one of the mapped listener ports)' : ''}`,
+      });
       continue;
     }
     let candidates = byPort;

@@ -65,7 +65,7 @@ export function judgePassive(state: ExpectedState, ev: PassivePathEvidence): Jud
   let allowedRedirects: FlowSummary[] = [];
   let offending = plain;
   if (state === 'https') {
-    const tlsPort = PATHS[ev.path].port;
+    const tlsPort = ev.tlsPort ?? PATHS[ev.path].port;
     allowedRedirects = plain.filter(
       (f) => f.class === 'http1' && f.httpsRedirectOnly === true && f.serverPort !== tlsPort,
     );

@@ -48,6 +48,11 @@ export interface PassivePathEvidence {
   plaintextBytes: number;
   /** Caveats a reader of the evidence needs (e.g. flows attributed to every path sharing a port). */
   notes?: string[];
+  /**
+   * The server port TLS is served on when it is not the path's well-known port (a lab listener on
+   * an ephemeral port stands for 443, 6666, ...). The judge needs it for `https` paths.
+   */
+  tlsPort?: number;
 }
 
 /** One named check an active probe made, with what it saw (errors verbatim). */

@@ -1,8 +1,9 @@
 // `npm run lab`: the assertion suite against real local servers arranged like a profile's
 // Direktiv paths; prints the same report a cluster run prints. Exit 0 when every verdict passes,
-// 1 when one fails, 2 on bad input.
+// 1 when one fails, 2 on bad input or when --capture cannot capture (tcpdump missing or not
+// permitted: the run did not happen, which must not read as "a path is unencrypted").
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import {
   buildScenario,
   MODES,
@@ -11,10 +12,12 @@ import {
   type Scenario,
   UsageError,
 } from '../../../scenarios/index.ts';
+import { TcpdumpError } from '../capture/tcpdump.ts';
 import { parseCli } from '../cli/args.ts';
 import type { CliIo } from '../probe/cli.ts';
 import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
 import { buildReport, type ProfileResult, reportOk } from '../report/types.ts';
+import type { LabCaptureOptions } from './capture.ts';
 import type { HelmSource } from './certs.ts';
 import { runLab } from './lab.ts';
 import { MUTATION_NAMES, resolveMutation } from './mutations.ts';
@@ -35,10 +38,17 @@ profile's names, plus the real client of every path. Prints the report a cluster
   --json <file>          write the JSON report (every piece of evidence)
   --junit <file>         write JUnit XML (one test case per profile x path)
   --markdown <file>      write a Markdown summary (for a CI job summary)
+  --capture              also record the real clients' traffic with tcpdump on loopback, classify
+                         every flow and judge it per path (passive evidence, in the same report;
+                         the probes run after the capture stops). Needs tcpdump, and root or
+                         CAP_NET_RAW+CAP_NET_ADMIN on Linux
+  --pcap <file>          keep the capture file (implies --capture); with several profiles each
+                         gets its own file, <file> with -<profile> before the extension
   --timeout <ms>         deadline of every dial (default 3000)
   --help                 this text
 
-Exit codes: 0 every verdict passes, 1 a verdict fails, 2 bad input.
+Exit codes: 0 every verdict passes, 1 a verdict fails, 2 bad input, or --capture cannot capture
+(tcpdump missing or not permitted).
 `;
 
 const OPTIONS = {
@@ -51,6 +61,8 @@ const OPTIONS = {
   json: { type: 'string' },
   junit: { type: 'string' },
   markdown: { type: 'string' },
+  capture: { type: 'boolean' },
+  pcap: { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
@@ -96,9 +108,26 @@ function scenarios(values: {
   return list;
 }
 
-/** What tests inject: the helm that renders the profile chart (default helmForRendering()). */
+/** What tests inject: the helm that renders the profile chart (default helmForRendering()), capture knobs. */
 export interface LabCliDeps {
   helm?: HelmSource;
+  capture?: Omit<LabCaptureOptions, 'keepFile'>;
+}
+
+/** The --pcap file of one profile: the file itself, or <file>-<profile><ext> when several run. */
+export function pcapFileFor(file: string, profile: string, several: boolean): string {
+  if (!several) return file;
+  const ext = extname(file);
+  return join(dirname(file), `${basename(file, ext)}-${profile}${ext || '.pcap'}`);
+}
+
+function captureFailure(e: TcpdumpError): string {
+  const hint =
+    e.hint || 'check that tcpdump can capture on loopback: tcpdump -i lo -c 1 (as the user running the lab)';
+  const lines = [`error: --capture: ${e.message}`];
+  if (!e.message.includes(hint)) lines.push(`  ${hint}`);
+  lines.push('  (or run without --capture: the active probes do not need tcpdump)');
+  return `${lines.join('\n')}\n`;
 }
 
 export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): Promise<number> {
@@ -118,7 +147,9 @@ export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): 
       json: outputFile('json', values.json),
       junit: outputFile('junit', values.junit),
       markdown: outputFile('markdown', values.markdown),
+      pcap: outputFile('pcap', values.pcap),
     };
+    const capture = values.capture || files.pcap !== undefined;
     const timeoutMs = values.timeout ? Number(values.timeout) : undefined;
     if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000)) {
       throw new UsageError(
@@ -129,9 +160,11 @@ export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): 
     const results: ProfileResult[] = [];
     // One profile at a time: each lab is already parallel inside, and 2 cores are the norm.
     for (const s of list) {
+      const pcap = files.pcap ? pcapFileFor(files.pcap, s.name, list.length > 1) : undefined;
       results.push(
         await runLab(s, {
           ...(deps.helm ? { helm: deps.helm } : {}),
+          ...(capture ? { capture: { ...deps.capture, ...(pcap ? { keepFile: pcap } : {}) } } : {}),
           ...(values.mutate ? { mutate: values.mutate } : {}),
           ...(timeoutMs ? { timeoutMs } : {}),
         }),
@@ -144,6 +177,10 @@ export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): 
     if (files.markdown) writeFileSync(files.markdown, renderMarkdown(report));
     return reportOk(report) ? 0 : 1;
   } catch (e) {
+    if (e instanceof TcpdumpError) {
+      io.stderr(captureFailure(e));
+      return 2;
+    }
     if (e instanceof UsageError) {
       io.stderr(`error: ${e.message}\n  ${e.hint}\n  (see --help)\n`);
       return 2;

@@ -18,11 +18,12 @@
 // would make one planted flaw fail two paths.
 import { PATH_IDS, PATHS, type PathId, type Scenario } from '../../../scenarios/index.ts';
 import { probeTarget } from '../probe/probe.ts';
-import { DEFAULT_TIMEOUT_MS } from '../probe/tls.ts';
-import type { ActivePathEvidence, ProbeCredentials, ProbeTarget } from '../probe/types.ts';
+import { DEFAULT_TIMEOUT_MS, errorText } from '../probe/tls.ts';
+import type { ActivePathEvidence, AppAttempt, ProbeCredentials, ProbeTarget } from '../probe/types.ts';
 import { profileResult } from '../report/result.ts';
-import type { ProfileResult } from '../report/types.ts';
+import type { CaptureSummary, ProfileResult } from '../report/types.ts';
 import type { JudgeOptions, PathEvidence } from '../verdict/verdict.ts';
+import { captureRealClients, type LabCaptureOptions } from './capture.ts';
 import { type CertSourceOptions, labCertSpecs } from './certs.ts';
 import { runRealClient } from './clients.ts';
 import { applyMutation, type MutationInfo, resolveMutation } from './mutations.ts';
@@ -61,6 +62,8 @@ export interface LabOptions extends CertSourceOptions {
   /** `<name>` or `<name>@<path-id>`. */
   mutate?: string;
   timeoutMs?: number;
+  /** Capture the real clients' traffic and add passive evidence (runLab only). */
+  capture?: LabCaptureOptions;
 }
 
 function handlerFor(l: ListenerPlan): HttpHandler {
@@ -157,12 +160,14 @@ export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promi
   }
 }
 
-/** Probes one lab path, its real client included. */
-export function probeLabPath(
+export type RealClientOutcome = AppAttempt & { client: string };
+
+/** The real client of one lab path makes its call (never rejects: a failure is its outcome). */
+export function runLabRealClient(
   lab: Lab,
   id: PathId,
   timeoutMs = DEFAULT_TIMEOUT_MS,
-): Promise<ActivePathEvidence> {
+): Promise<RealClientOutcome> {
   const ep = lab.endpoints[id];
   const client = ep.plan.client;
   // The real client dials https on the TLS port, http on the plain port where there is one.
@@ -170,30 +175,62 @@ export function probeLabPath(
     client.kind === 'http' && client.scheme === 'http' && ep.target.plainPort !== undefined
       ? ep.target.plainPort
       : ep.target.port;
+  return runRealClient(client, {
+    address: ep.target.address,
+    port: realPort,
+    serverName: ep.target.serverName,
+    timeoutMs,
+  }).catch((e: unknown) => ({ client: client.client, accepted: false, detail: errorText(e) }));
+}
+
+/**
+ * Probes one lab path, its real client included: the client calls alongside the probe, or its
+ * outcome is given (a capture run calls the real clients first, see capture.ts).
+ */
+export function probeLabPath(
+  lab: Lab,
+  id: PathId,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+  realOutcome?: RealClientOutcome,
+): Promise<ActivePathEvidence> {
+  const ep = lab.endpoints[id];
   return probeTarget(ep.target, lab.scenario.expected[id], ep.creds, {
     timeoutMs,
     path: id,
-    realClient: () =>
-      runRealClient(client, {
-        address: ep.target.address,
-        port: realPort,
-        serverName: ep.target.serverName,
-        timeoutMs,
-      }),
+    realClient: () => (realOutcome ? Promise.resolve(realOutcome) : runLabRealClient(lab, id, timeoutMs)),
   });
 }
 
-/** Starts the lab, probes every path, judges, stops: one profile's result. */
+/**
+ * Starts the lab, probes every path, judges, stops: one profile's result. With `capture`, the
+ * real clients first run alone under tcpdump (passive evidence), then the probes run.
+ */
 export async function runLab(
   scenario: Scenario,
   opts: LabOptions & JudgeOptions = {},
 ): Promise<ProfileResult> {
   const started = performance.now();
   const lab = await startLab(scenario, opts);
-  let evidence: Partial<Record<PathId, PathEvidence>>;
+  const evidence: Partial<Record<PathId, PathEvidence>> = {};
+  let capture: CaptureSummary | undefined;
   try {
-    const active = await Promise.all(PATH_IDS.map((id) => probeLabPath(lab, id, opts.timeoutMs)));
-    evidence = Object.fromEntries(active.map((a) => [a.path, { active: a }]));
+    let outcomes: Partial<Record<PathId, RealClientOutcome>> = {};
+    if (opts.capture) {
+      const c = await captureRealClients(lab, opts.capture, async () =>
+        Object.fromEntries(
+          await Promise.all(
+            PATH_IDS.map(async (id) => [id, await runLabRealClient(lab, id, opts.timeoutMs)] as const),
+          ),
+        ),
+      );
+      outcomes = c.result;
+      capture = c.summary;
+      for (const id of PATH_IDS) evidence[id] = { passive: c.passive[id] };
+    }
+    const active = await Promise.all(
+      PATH_IDS.map((id) => probeLabPath(lab, id, opts.timeoutMs, outcomes[id])),
+    );
+    for (const [i, id] of PATH_IDS.entries()) evidence[id] = { ...evidence[id], active: active[i]! };
   } finally {
     await lab.stop();
   }
@@ -203,5 +240,6 @@ export async function runLab(
     notes: lab.notes,
     ...(lab.mutation ? { mutation: lab.mutation } : {}),
     ...(opts.passiveJudge ? { passiveJudge: opts.passiveJudge } : {}),
+    ...(capture ? { capture } : {}),
   });
 }

@@ -3,6 +3,7 @@
 // reason as failure text; exempt paths as skipped cases) and Markdown for a CI job summary.
 // Exempt paths are listed and counted in every form. No form may carry private key material.
 import { PATH_IDS } from '../../../scenarios/index.ts';
+import type { FlowSummary } from '../evidence/types.ts';
 import type { PathVerdict } from '../verdict/verdict.ts';
 import type { ProfileResult, RunReport } from './types.ts';
 
@@ -57,6 +58,43 @@ function basisWord(v: PathVerdict): string {
   return v.basis.length ? v.basis.join('+') : 'no evidence';
 }
 
+function flowLine(f: FlowSummary): string {
+  const tls = [f.tlsVersion, f.sni ? `SNI ${f.sni}` : '', f.alpn?.length ? `ALPN ${f.alpn.join(',')}` : '']
+    .filter(Boolean)
+    .join(', ');
+  return `${f.client} -> ${f.server} ${f.class}${tls ? ` (${tls})` : ''}, ${f.plaintextBytes} bytes in clear`;
+}
+
+function exemptFlows(r: ProfileResult): number {
+  return (r.capture?.exempt ?? []).reduce((n, e) => n + e.flows.length, 0);
+}
+
+/** One line per profile: what the capture holds and what fit no path. */
+function captureLine(r: ProfileResult): string {
+  const c = r.capture!;
+  const dropped = c.droppedByKernel ? `; ${c.droppedByKernel} packets dropped by the kernel` : '';
+  return `${c.driver}: ${c.flows} flows in ${c.packets} packets; ${exemptFlows(r)} exempt, ${c.unattributed.length} unattributed${dropped}${c.file ? `; kept in ${c.file}` : ''}`;
+}
+
+/** The passive evidence of every captured profile: the judgement per path, exempt and unattributed flows. */
+function captureSection(rs: readonly ProfileResult[]): string[] {
+  const captured = rs.filter((r) => r.capture);
+  if (captured.length === 0) return [];
+  const out = ['', `Passive capture (${captured[0]!.capture!.scope}):`];
+  for (const r of captured) {
+    const c = r.capture!;
+    out.push(`  ${columnName(r)}: ${captureLine(r)}`);
+    for (const v of r.verdicts) {
+      const j = v.judgements.find((x) => x.kind === 'passive');
+      if (j) out.push(`    ${j.ok ? SYMBOL.pass : SYMBOL.fail} ${v.path}: ${j.reason}`);
+    }
+    for (const e of c.exempt) out.push(`    exempt ${e.id}: ${e.flows.length} flows (${e.reason})`);
+    for (const u of c.unattributed) out.push(`    unattributed: ${flowLine(u.flow)}: ${u.reason}`);
+    for (const w of c.warnings) out.push(`    ${SYMBOL.warn} ${w}`);
+  }
+  return out;
+}
+
 export function renderTerminal(report: RunReport): string {
   const out: string[] = [];
   const rs = report.results;
@@ -75,6 +113,7 @@ export function renderTerminal(report: RunReport): string {
     out.push('', 'Warnings:');
     for (const { r, v, w } of warnings) out.push(`  ! ${r.scenario.name}/${v.path}: ${w}`);
   }
+  out.push(...captureSection(rs));
   for (const r of rs.filter((x) => x.mutation)) {
     out.push(
       '',
@@ -142,6 +181,7 @@ function verdictDetails(v: PathVerdict): string {
     `evidence: ${basisWord(v)}`,
   ];
   for (const j of v.judgements) lines.push(`${j.kind}: ${j.ok ? 'pass' : 'fail'}: ${j.reason}`);
+  for (const f of v.evidence.passive?.flows ?? []) lines.push(`  flow ${flowLine(f)}`);
   const checks = v.evidence.active?.checks ?? [];
   for (const c of checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
   for (const w of v.warnings) lines.push(`warning: ${w}`);
@@ -187,6 +227,7 @@ export function renderJunit(report: RunReport): string {
       ['strict', String(r.scenario.strict)],
       ['exempt', String(r.exemptions.length)],
       ...(r.mutation ? [['mutation', `${r.mutation.name}@${r.mutation.path}`]] : []),
+      ...(r.capture ? [['capture', captureLine(r)]] : []),
     ]
       .map(([k, val]) => `      <property name="${xmlEscape(k!)}" value="${xmlEscape(val!)}"/>`)
       .join('\n');
@@ -256,6 +297,21 @@ export function renderMarkdown(report: RunReport): string {
     '',
     '</details>',
   );
+  const captured = rs.filter((r) => r.capture);
+  if (captured.length) {
+    out.push('', `#### Passive capture`, '', mdEscape(captured[0]!.capture!.scope), '');
+    for (const r of captured) {
+      out.push(`- \`${mdEscape(columnName(r))}\`: ${mdEscape(captureLine(r))}`);
+      for (const v of r.verdicts) {
+        const j = v.judgements.find((x) => x.kind === 'passive');
+        if (j)
+          out.push(`  - ${j.ok ? EMOJI.pass : EMOJI.fail} \`${mdEscape(v.path)}\`: ${mdEscape(j.reason)}`);
+      }
+      for (const u of r.capture!.unattributed) {
+        out.push(`  - unattributed: ${mdEscape(flowLine(u.flow))}: ${mdEscape(u.reason)}`);
+      }
+    }
+  }
   for (const r of rs.filter((x) => x.mutation)) {
     out.push(
       '',

@@ -9,6 +9,7 @@ export interface ResultOptions extends JudgeOptions {
   durationMs: number;
   notes?: string[];
   mutation?: ProfileResult['mutation'];
+  capture?: ProfileResult['capture'];
 }
 
 export function profileResult(
@@ -26,5 +27,6 @@ export function profileResult(
     durationMs: Math.round(opts.durationMs),
   };
   if (opts.mutation) r.mutation = opts.mutation;
+  if (opts.capture) r.capture = opts.capture;
   return r;
 }

@@ -1,6 +1,7 @@
 // The run report: one shape for a lab run and a cluster run, rendered as a terminal table, JSON
 // (every piece of evidence), JUnit XML and Markdown.
-import type { Exemption, Feature, Mode, ProfileName, Scenario } from '../../../scenarios/index.ts';
+import type { Exemption, Feature, Mode, PathId, ProfileName, Scenario } from '../../../scenarios/index.ts';
+import type { FlowSummary } from '../evidence/types.ts';
 import type { PathVerdict } from '../verdict/verdict.ts';
 
 export interface ScenarioSummary {
@@ -22,6 +23,32 @@ export interface Deviation {
   effect: string;
 }
 
+/** The passive capture behind a result's passive evidence: what was recorded and what fit no path. */
+export interface CaptureSummary {
+  /** e.g. "tcpdump on lo". */
+  driver: string;
+  /** The BPF filter the capture ran with. */
+  filter: string;
+  /** Whose traffic the capture holds, in words (which phase of the run it covered). */
+  scope: string;
+  /** TCP packets decoded and flows classified. */
+  packets: number;
+  flows: number;
+  /** tcpdump's own counts (a kernel drop means the evidence may miss packets). */
+  captured?: number;
+  droppedByKernel?: number;
+  /** The capture file, when it was kept (lab --pcap). */
+  file?: string;
+  /** The lab's listener ports and the real ports they stand for (to read a kept capture). */
+  listeners?: Array<{ port: number; path: PathId; standsFor: number }>;
+  /** Flows to the exempt connections' ports: listed, never judged. */
+  exempt: Array<{ id: string; reason: string; flows: FlowSummary[] }>;
+  /** Flows no path accounts for: listed, never hidden. */
+  unattributed: Array<{ flow: FlowSummary; reason: string }>;
+  /** The reader's and classifier's warnings (truncated capture, missing bytes, ...). */
+  warnings: string[];
+}
+
 export interface ProfileResult {
   scenario: ScenarioSummary;
   source: 'lab' | 'cluster';
@@ -33,6 +60,8 @@ export interface ProfileResult {
   deviations: Deviation[];
   /** Things a reader must know (components that never started, lab simplifications). */
   notes: string[];
+  /** Present when the run captured traffic (lab --capture). */
+  capture?: CaptureSummary;
   durationMs: number;
 }
 
