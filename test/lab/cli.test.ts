@@ -73,6 +73,20 @@ test('bad input exits 2 with what was wrong and what to do', async () => {
   }
 });
 
+test('no helm to render the profile chart: exit 2 before any lab runs, saying how to get one', async () => {
+  let out = '';
+  let err = '';
+  const code = await labCli(
+    ['--profile', 'grpc-tls'],
+    { stdout: (s) => (out += s), stderr: (s) => (err += s) },
+    { helm: '/nonexistent/helm' },
+  );
+  assert.is(code, 2);
+  assert.match(err, /cannot render it: helm not found at \/nonexistent\/helm/);
+  assert.match(err, /npm run tools -- fetch helm/);
+  assert.is(out, '');
+});
+
 test('--help exits 0 and lists every flag and flaw', async () => {
   const r = await run(['--help']);
   assert.is(r.code, 0);
@@ -86,6 +100,8 @@ test('--help exits 0 and lists every flag and flaw', async () => {
     '--junit',
     '--markdown',
     '--mutate',
+    '--capture',
+    '--pcap',
   ]) {
     assert.ok(r.out.includes(flag), flag);
   }

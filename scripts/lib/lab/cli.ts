@@ -1,9 +1,11 @@
 // `npm run lab`: the assertion suite against real local servers arranged like a profile's
 // Direktiv paths; prints the same report a cluster run prints. Exit 0 when every verdict passes,
-// 1 when one fails, 2 on bad input or when --capture cannot capture (tcpdump missing or not
-// permitted: the run did not happen, which must not read as "a path is unencrypted").
+// 1 when one fails, 2 on bad input or when the lab cannot run (no helm to render the profile
+// chart, or --capture with tcpdump missing or not permitted): the run did not happen, which must
+// not read as "a path is unencrypted".
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { testHelmPin } from '../../../kind/versions.ts';
 import {
   buildScenario,
   MODES,
@@ -18,7 +20,7 @@ import type { CliIo } from '../probe/cli.ts';
 import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
 import { buildReport, type ProfileResult, reportOk } from '../report/types.ts';
 import type { LabCaptureOptions } from './capture.ts';
-import type { HelmSource } from './certs.ts';
+import { type HelmSource, labCertSpecs, labHelm } from './certs.ts';
 import { runLab } from './lab.ts';
 import { MUTATION_NAMES, resolveMutation } from './mutations.ts';
 
@@ -47,8 +49,8 @@ profile's names, plus the real client of every path. Prints the report a cluster
   --timeout <ms>         deadline of every dial (default 3000)
   --help                 this text
 
-Exit codes: 0 every verdict passes, 1 a verdict fails, 2 bad input, or --capture cannot capture
-(tcpdump missing or not permitted).
+Exit codes: 0 every verdict passes, 1 a verdict fails, 2 bad input, or the lab cannot run (no helm
+to render the profile chart; --capture without tcpdump or without permission to capture).
 `;
 
 const OPTIONS = {
@@ -157,13 +159,25 @@ export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): 
         'e.g. --timeout 3000',
       );
     }
+    // The certificates come from the profile chart: render every scenario's before any lab
+    // starts (cached for the runs), so a missing helm is said at once, not as a failed verdict.
+    let helm: string;
+    try {
+      helm = await labHelm(deps.helm);
+      for (const s of list) await labCertSpecs(s, { helm });
+    } catch (e) {
+      io.stderr(
+        `error: the lab issues its certificates from the profile chart (charts/direktiv-tls-profile) and cannot render it: ${(e as Error).message}\n  fetch the pinned helm (npm run tools -- fetch helm) or put helm ${testHelmPin.helmVersion} on PATH\n`,
+      );
+      return 2;
+    }
     const results: ProfileResult[] = [];
     // One profile at a time: each lab is already parallel inside, and 2 cores are the norm.
     for (const s of list) {
       const pcap = files.pcap ? pcapFileFor(files.pcap, s.name, list.length > 1) : undefined;
       results.push(
         await runLab(s, {
-          ...(deps.helm ? { helm: deps.helm } : {}),
+          helm,
           ...(capture ? { capture: { ...deps.capture, ...(pcap ? { keepFile: pcap } : {}) } } : {}),
           ...(values.mutate ? { mutate: values.mutate } : {}),
           ...(timeoutMs ? { timeoutMs } : {}),
