@@ -15,6 +15,7 @@ import {
   UsageError,
 } from '../../../scenarios/index.ts';
 import { TcpdumpError } from '../capture/tcpdump.ts';
+import { HelmError } from '../chart/helm.ts';
 import { parseCli } from '../cli/args.ts';
 import type { CliIo } from '../probe/cli.ts';
 import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
@@ -166,8 +167,13 @@ export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): 
       helm = await labHelm(deps.helm);
       for (const s of list) await labCertSpecs(s, { helm });
     } catch (e) {
+      // helm ran and the chart refused the values: a chart problem, not a missing helm.
+      const hint =
+        e instanceof HelmError
+          ? 'the chart refused these values: check --features/--namespace, or run npm run chart-check'
+          : `fetch the pinned helm (npm run tools -- fetch helm) or put helm ${testHelmPin.helmVersion} on PATH`;
       io.stderr(
-        `error: the lab issues its certificates from the profile chart (charts/direktiv-tls-profile) and cannot render it: ${(e as Error).message}\n  fetch the pinned helm (npm run tools -- fetch helm) or put helm ${testHelmPin.helmVersion} on PATH\n`,
+        `error: the lab issues its certificates from the profile chart (charts/direktiv-tls-profile) and cannot render it: ${(e as Error).message}\n  ${hint}\n`,
       );
       return 2;
     }
