@@ -11,8 +11,10 @@ export async function runMain(main: () => Promise<number>): Promise<never> {
       process.stderr.write(`error: ${e.message}\n  ${e.hint}\n  (see --help)\n`);
       code = 2;
     } else {
-      const err = e as Error;
-      process.stderr.write(`error: ${err.message}\n`);
+      const err = e as Error & { hint?: unknown };
+      // Tool, preflight and fetch errors carry a hint too: what to do is half of the message.
+      const hint = typeof err.hint === 'string' && err.hint ? `\n  ${err.hint}` : '';
+      process.stderr.write(`error: ${err.message}${hint}\n`);
       if (process.env.DEBUG) process.stderr.write(`${err.stack}\n`);
       code = 1;
     }

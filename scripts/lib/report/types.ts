@@ -4,16 +4,11 @@ import type { Exemption, Feature, Mode, PathId, ProfileName, Scenario } from '..
 import type { FlowSummary } from '../evidence/types.ts';
 import type { PathVerdict } from '../verdict/verdict.ts';
 
-export interface ScenarioSummary {
-  name: string;
-  profile: ProfileName | null;
-  features: Feature[];
-  mode: Mode;
-  namespace: string;
-  serviceNamespace: string;
-  ingressHost: string;
-  strict: boolean;
-}
+/** The scenario as reports carry it: its identity, without the derived tables. */
+export type ScenarioSummary = Pick<
+  Scenario,
+  'name' | 'profile' | 'features' | 'mode' | 'namespace' | 'serviceNamespace' | 'ingressHost' | 'strict'
+>;
 
 export interface Deviation {
   id: number;

@@ -79,6 +79,7 @@ export async function runCluster(opts: E2eOptions, plan: Plan, deps: ClusterRunD
     overrides: loadImageOverrides(),
     paths: clusterPaths(opts.clusterName),
     scenarios: new Map(opts.scenarios.map((s) => [s.name, { scenario: s, evidence: {}, notes: [] }])),
+    imageDigests: {},
   };
   const steps: ExecStep[] = plan.steps.map((step) => {
     const action = actionFor(step);
@@ -138,7 +139,7 @@ async function failureArtifacts(ctx: RunContext, plan: Plan, failed: StepRecord)
   const b = await writeBundle({
     options: ctx.opts,
     output: ctx.out,
-    imageDigests: {},
+    imageDigests: ctx.imageDigests,
     plan,
     failure: { step: failed.id, message: failed.error ?? '' },
   });

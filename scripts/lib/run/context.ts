@@ -30,6 +30,8 @@ export interface RunContext {
   client?: KubeClient;
   charts?: { direktiv: string; knative: string; commit?: string };
   scenarios: Map<string, ScenarioRun>;
+  /** Image reference -> repository digest as pulled on the host (for the reproduction bundle). */
+  imageDigests: Record<string, string>;
 }
 
 export function need<T>(v: T | undefined, what: string): T {

@@ -151,7 +151,21 @@ export const installActions: Record<string, Action> = {
     const report = await pullImages(ctx.runner, images, { log: s.note }).catch((e) => {
       throw asPlain(e);
     });
-    s.note(`${images.length} images available on the host${report ? '' : ''}`);
+    for (const i of images) {
+      // The digest the run really used: a tag can move between a failing run and its replay.
+      const r = await ctx.runner(
+        'docker',
+        ['image', 'inspect', '--format', '{{join .RepoDigests " "}}', i.ref],
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      const digest = r.stdout.trim().split(' ')[0];
+      if (r.exitCode === 0 && digest) ctx.imageDigests[i.ref] = digest;
+    }
+    s.note(
+      `${images.length} images on the host (${report.pulled.length} pulled, ${report.present.length} already there)`,
+    );
   },
 
   async 'cluster.create'(ctx, _step, s) {
