@@ -1,6 +1,6 @@
 // The run report: one shape for a lab run and a cluster run, rendered as a terminal table, JSON
 // (every piece of evidence), JUnit XML and Markdown.
-import type { Exemption, Feature, Mode, PathId, ProfileName, Scenario } from '../../../scenarios/index.ts';
+import type { Exemption, PathId, Scenario } from '../../../scenarios/index.ts';
 import type { FlowSummary } from '../evidence/types.ts';
 import type { PathVerdict } from '../verdict/verdict.ts';
 
