@@ -24,7 +24,9 @@ export function scenarioResult(run: ScenarioRun, durationMs: number): ProfileRes
     if (ev.config?.[p]) e.config = ev.config[p];
     evidence[p] = e;
   }
-  return profileResult(run.scenario, evidence, { source: 'cluster', durationMs, notes: run.notes });
+  const result = profileResult(run.scenario, evidence, { source: 'cluster', durationMs, notes: run.notes });
+  if (ev.captureSummary) result.capture = ev.captureSummary;
+  return result;
 }
 
 export interface WrittenReport {

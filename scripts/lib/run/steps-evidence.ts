@@ -6,7 +6,7 @@ import { envoyNodePorts } from '../../../kind/cluster.ts';
 import { type Component, PATH_IDS, PATHS, type PathId, type Scenario } from '../../../scenarios/index.ts';
 import { analyzeCaptureFile } from '../capture/analyze.ts';
 import { attributeFlows, passiveEvidence } from '../capture/attribute.ts';
-import { ClusterCapture } from '../capture/cluster-capture.ts';
+import { CAPTURE_POD, ClusterCapture } from '../capture/cluster-capture.ts';
 import type { K8sObject } from '../chart/render.ts';
 import { evaluateAll } from '../chart-check/evaluate.ts';
 import { requirementsFor } from '../chart-check/requirements.ts';
@@ -23,6 +23,7 @@ import { layout } from '../plan/layout.ts';
 import type { PlanStep } from '../plan/types.ts';
 import { probeTarget } from '../probe/probe.ts';
 import type { ActivePathEvidence, ProbeCredentials, ProbeTarget } from '../probe/types.ts';
+import type { CaptureSummary } from '../report/types.ts';
 import { clusterTarget, type SecretName } from './cluster-targets.ts';
 import { need, type RunContext, type ScenarioRun } from './context.ts';
 import type { Action } from './steps-install.ts';
@@ -35,6 +36,7 @@ export interface ClusterEvidence {
   addresses?: Record<string, Component>;
   passive?: Partial<Record<PathId, PassivePathEvidence>>;
   passiveSummary?: string;
+  captureSummary?: CaptureSummary;
   active?: Partial<Record<PathId, ActivePathEvidence>>;
   config?: Partial<Record<PathId, ConfigEvidence>>;
   knativeService?: string;
@@ -173,9 +175,29 @@ export const evidenceActions: Record<string, Action> = {
       },
     });
     ev.passive = Object.fromEntries(PATH_IDS.map((p) => [p, passiveEvidence(attr, p)]));
+    const summary: CaptureSummary = {
+      driver: `tcpdump -i any in pod ${CAPTURE_POD} on node ${ctx.opts.clusterName}-control-plane`,
+      filter: 'tcp',
+      scope:
+        'the whole traffic phase of the run (workflow upload, Knative and pod function calls); probes ran after the capture stopped',
+      packets: analysis.decode.tcp,
+      flows: analysis.flows.length,
+      file: ev.pcap,
+      exempt: attr.exempt,
+      unattributed: attr.unattributed,
+      warnings: [...analysis.warnings],
+    };
+    if (stopped.captured !== undefined) summary.captured = stopped.captured;
+    if (stopped.droppedByKernel !== undefined) {
+      summary.droppedByKernel = stopped.droppedByKernel;
+      if (stopped.droppedByKernel > 0) {
+        summary.warnings.push(
+          `${stopped.droppedByKernel} packets dropped by the kernel: flows may be missing bytes`,
+        );
+      }
+    }
+    ev.captureSummary = summary;
     ev.passiveSummary = `${analysis.flows.length} flows; ${attr.exempt.reduce((n, e) => n + e.flows.length, 0)} exempt, ${attr.unattributed.length} unattributed, ${attr.ambiguous.length} ambiguous`;
-    run.notes.push(`capture: ${ev.passiveSummary}`);
-    for (const w of analysis.warnings) run.notes.push(`capture: ${w}`);
     s.note(ev.passiveSummary);
   },
 
