@@ -29,7 +29,11 @@ export type Component =
   | 'engine'
   | 'functions'
   | 'sidecar'
-  | 'init-pod';
+  | 'init-pod'
+  // Not path ends: senders a node capture sees beside the paths (kubelet readiness probes,
+  // net-contour's probes of the Envoys), named so their flows are reported, not attributed.
+  | 'kubelet'
+  | 'knative-controller';
 
 export interface PathInfo {
   id: PathId;

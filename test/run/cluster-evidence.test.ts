@@ -3,10 +3,14 @@
 // evidence for which path.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadImageOverrides } from '../../kind/images.ts';
 import { buildScenario, PATH_IDS } from '../../scenarios/index.ts';
 import { requirementsFor } from '../../scripts/lib/chart-check/requirements.ts';
+import type { ActivePathEvidence } from '../../scripts/lib/probe/types.ts';
 import { clusterTarget } from '../../scripts/lib/run/cluster-targets.ts';
+import { INIT_POD_PROBE_PATH, initPodProbeManifest } from '../../scripts/lib/run/init-pod-probe.ts';
 import { componentOfPod, requirementPaths } from '../../scripts/lib/run/steps-evidence.ts';
+import { judgeActive } from '../../scripts/lib/verdict/verdict.ts';
 
 const ports = { httpPort: 18080, httpsPort: 18443 };
 
@@ -39,7 +43,15 @@ test('targets: the names the real clients dial, derived from the namespaces', ()
     assert.is(kn.namespace, 'contour-internal');
     assert.is(kn.plainPort, 80);
   }
-  assert.is(t('engine->pod').kind, 'none');
+  const pod = t('engine->pod');
+  assert.equal(pod, {
+    kind: 'init-pod',
+    protocol: 'http',
+    namespace: 'dkv-fn',
+    port: 8890,
+    httpPath: INIT_POD_PROBE_PATH,
+    ca: { namespace: 'cert-manager', name: 'direktiv-ca' },
+  });
   for (const p of PATH_IDS) assert.ok(t(p), p);
 });
 
@@ -79,6 +91,69 @@ test('chart requirements are attributed to the paths they concern', () => {
   const reqs = requirementsFor(buildScenario({ profile: 'full-mtls' }));
   const tlsReqs = reqs.filter((r) => /certificate|mtls|functionsCA|functionsProtocol/i.test(r.because));
   for (const r of tlsReqs) assert.ok(requirementPaths(`${r.what} ${r.because}`).length > 0, r.id);
+});
+
+test('the init-pod replica is configured as pod.go configures the init container', () => {
+  const s = buildScenario({ profile: 'full-mtls', namespace: 'dkv' });
+  const pod = initPodProbeManifest(
+    s,
+    loadImageOverrides(),
+    'dns2:///direktiv-flow-hl.dkv:7777',
+  ) as unknown as {
+    metadata: { namespace: string; labels: Record<string, string> };
+    spec: {
+      volumes: { name: string; secret?: { secretName: string } }[];
+      containers: {
+        image: string;
+        env: { name: string; value: string }[];
+        volumeMounts: { mountPath: string }[];
+      }[];
+    };
+  };
+  assert.is(pod.metadata.namespace, 'direktiv-services-direktiv');
+  assert.not.ok('direktiv.io/job' in pod.metadata.labels, 'the functions controller must not adopt it');
+  const c = pod.spec.containers[0]!;
+  assert.is(c.image, 'docker.io/vorteil/init-pod:v0.4.1');
+  const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+  assert.is(env.DIREKTIV_LIFECYCLE, 'init');
+  assert.is(env.DIREKTIV_STEP, '0');
+  assert.is(env.DIREKTIV_FLOW_TLS, 'direktiv-cert-flow');
+  assert.is(env.DIREKTIV_FLOW_ENDPOINT, 'dns2:///direktiv-flow-hl.dkv:7777');
+  assert.equal(
+    pod.spec.volumes.map((v) => `${v.name}:${v.secret?.secretName ?? '-'}`),
+    ['workdir:-', 'flowcerts:direktiv-cert-flow', 'podcerts:direktiv-cert-flow'],
+  );
+  assert.ok(c.volumeMounts.some((m) => m.mountPath === '/etc/direktiv/certs/http'));
+  // plain: no certificate, the server speaks plain HTTP (and the probe expects plain).
+  const plain = initPodProbeManifest(
+    buildScenario({ profile: 'plain' }),
+    loadImageOverrides(),
+    'x',
+  ) as unknown as typeof pod;
+  assert.equal(
+    plain.spec.volumes.map((v) => v.name),
+    ['workdir'],
+  );
+});
+
+test('--allow-legacy-tls turns an accepted TLS 1.0 into a warning; other failures stay failures', () => {
+  const check = (name: string, ok: boolean, reason: string) => ({ name, ok, detail: reason, reason });
+  const ev = {
+    kind: 'active',
+    checks: [
+      check('tls-handshake', true, ''),
+      check('legacy-tls-refused', false, 'TLS 1.0 accepted on 6666'),
+    ],
+    target: { displayPort: 6666, port: 6666, serverName: 'x' },
+    expected: { state: 'tls' },
+    facts: { handshake: { protocol: 'TLSv1.3' } },
+  } as unknown as ActivePathEvidence;
+  assert.not.ok(judgeActive(ev).ok);
+  const warned = judgeActive(ev, { legacyTls: 'warn' });
+  assert.ok(warned.ok);
+  assert.match(warned.warnings.join(), 'TLS 1.0 accepted on 6666 (allowed by --allow-legacy-tls)');
+  const worse = { ...ev, checks: [...ev.checks, check('chain', false, 'not issued by the profile CA')] };
+  assert.not.ok(judgeActive(worse as ActivePathEvidence, { legacyTls: 'warn' }).ok);
 });
 
 test.run();

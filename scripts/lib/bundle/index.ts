@@ -36,6 +36,7 @@ export type BundleOptions = Pick<
   | 'knativeImage'
   | 'isolatedImage'
   | 'capture'
+  | 'allowLegacyTls'
   | 'keep'
   | 'keepOnFailure'
   | 'json'
@@ -175,6 +176,7 @@ export function replayArgv(o: BundleOptions, extra: { chartPath?: string; cwd: s
     String(o.httpsPort),
   );
   if (!o.capture) a.push('--no-capture');
+  if (o.allowLegacyTls) a.push('--allow-legacy-tls');
   if (o.keep) a.push('--keep');
   if (o.keepOnFailure) a.push('--keep-on-failure');
   if (o.output) {

@@ -26,6 +26,7 @@ export const E2E_OPTIONS = {
   'knative-image': { type: 'string' },
   'isolated-image': { type: 'string' },
   'no-capture': { type: 'boolean' },
+  'allow-legacy-tls': { type: 'boolean' },
   json: { type: 'string' },
   junit: { type: 'string' },
   markdown: { type: 'string' },
@@ -48,6 +49,8 @@ export interface E2eOptions {
   knativeImage: string | null;
   isolatedImage: string | null;
   capture: boolean;
+  /** TLS 1.0/1.1 accepted is a warning instead of a failure. */
+  allowLegacyTls: boolean;
   json: string | null;
   junit: string | null;
   markdown: string | null;
@@ -76,6 +79,7 @@ export function parseE2eArgs(argv: string[]): E2eOptions {
     knativeImage: v['knative-image'] ?? null,
     isolatedImage: v['isolated-image'] ?? null,
     capture: !v['no-capture'],
+    allowLegacyTls: Boolean(v['allow-legacy-tls']),
     json: v.json ? resolve(v.json) : null,
     junit: v.junit ? resolve(v.junit) : null,
     markdown: v.markdown ? resolve(v.markdown) : null,

@@ -35,6 +35,8 @@ Run control:
   --http-port <p>           host port of the ingress http (default: 18080)
   --https-port <p>          host port of the ingress https (default: 18443)
   --no-capture              skip the passive capture (active probes and config evidence only)
+  --allow-legacy-tls        report TLS 1.0/1.1 accepted beside TLS 1.2+ as a warning, not a failure
+                            (Direktiv v0.4.1 sets no minimum TLS version on its servers)
 
 Direktiv source:
   --chart <dir>             install Direktiv from a local chart directory (a chart change to check)

@@ -167,15 +167,6 @@ export function buildPlan(o: PlanOptions, extra: { images?: readonly string[] } 
     waitsFor: 'certgen Secrets contourcert/envoycert, Deployments available, DaemonSets rolled out',
     timeoutSec: 600,
   });
-  add({
-    id: 'knative.envoy-reachable',
-    phase: 'knative',
-    title: 'the external Envoy answers on the host',
-    commands: [`curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${o.httpPort}/`],
-    waitsFor: 'an HTTP answer from Envoy (404 before any route exists)',
-    timeoutSec: 120,
-  });
-
   const serviceNamespaces = [...new Set(o.scenarios.map((s) => s.serviceNamespace))];
   const releaseNamespaces = [...new Set(o.scenarios.map((s) => s.namespace))].filter((n) => n !== 'default');
   add({
@@ -309,13 +300,22 @@ function addScenarioSteps(
     phase: 'direktiv',
     title:
       'every Direktiv Deployment available with no unavailable replicas; the API answers through the ingress',
-    commands: [
-      k(`-n ${s.namespace} rollout status deploy --timeout=300s`),
-      `curl ${s.features.includes('ingress') ? `--cacert <ca> --resolve ${s.ingressHost}:${o.httpsPort}:127.0.0.1 https://${s.ingressHost}:${o.httpsPort}` : `-H 'Host: ${s.ingressHost}' http://127.0.0.1:${o.httpPort}`}/api/namespaces/`,
-    ],
+    commands: [k(`-n ${s.namespace} rollout status deploy --timeout=300s`)],
     waitsFor:
       'Deployments available (observedGeneration current, unavailableReplicas 0), engine reachable from the API',
     timeoutSec: 600,
+    scenario,
+  });
+  add({
+    id: id('direktiv.reachable'),
+    phase: 'direktiv',
+    title: `the API answers on the host through the external Envoy (Host ${s.ingressHost})`,
+    commands: [
+      `curl ${s.features.includes('ingress') ? `--cacert <direktiv-lb ca.crt> --resolve ${s.ingressHost}:${o.httpsPort}:127.0.0.1 https://${s.ingressHost}:${o.httpsPort}` : `-H 'Host: ${s.ingressHost}' http://127.0.0.1:${o.httpPort}`}/api/healthz`,
+    ],
+    // Contour 1.14 opens Envoy's listeners only once a virtual host exists: Direktiv's Ingress.
+    waitsFor: 'an HTTP answer from the API through Envoy (the NodePort and kind port mapping work)',
+    timeoutSec: 180,
     scenario,
   });
   if (o.capture) {

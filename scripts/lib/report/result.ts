@@ -20,7 +20,10 @@ export function profileResult(
   const r: ProfileResult = {
     scenario: scenarioSummary(scenario),
     source: opts.source,
-    verdicts: judgeScenario(scenario, evidence, opts.passiveJudge ? { passiveJudge: opts.passiveJudge } : {}),
+    verdicts: judgeScenario(scenario, evidence, {
+      ...(opts.passiveJudge ? { passiveJudge: opts.passiveJudge } : {}),
+      ...(opts.legacyTls ? { legacyTls: opts.legacyTls } : {}),
+    }),
     exemptions: scenario.exemptions,
     deviations: deviationsOf(scenario),
     notes: opts.notes ?? [],

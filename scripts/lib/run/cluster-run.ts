@@ -34,7 +34,7 @@ export function actionFor(step: PlanStep): Action | undefined {
 const reportPlaceholder: Action = async (ctx) => {
   if (ctx.scenarios.size === 0) throw new Error('no scenario to report');
   const failed = [...ctx.scenarios.values()].flatMap((r) =>
-    scenarioResult(r, 0)
+    scenarioResult(r, 0, ctx.opts.allowLegacyTls ? 'warn' : 'fail')
       .verdicts.filter((v) => v.status === 'fail')
       .map((v) => `${r.scenario.name}/${v.path}: ${v.reason}`),
   );

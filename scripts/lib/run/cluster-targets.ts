@@ -5,6 +5,7 @@ import { CERT_NAMES } from '../../../scenarios/direktiv-values.ts';
 import { dialName, PATHS, type PathId, type Scenario } from '../../../scenarios/index.ts';
 import { CONTOUR_INTERNAL_NAMESPACE } from '../../../scenarios/knative-settings.ts';
 import type { ProbeProtocol } from '../probe/types.ts';
+import { INIT_POD_PROBE_PATH } from './init-pod-probe.ts';
 
 export interface SecretName {
   namespace: string;
@@ -35,6 +36,14 @@ export type ClusterTarget =
       ca?: SecretName;
       /** The Secret the real client presents under mTLS (read into memory, never written). */
       clientCert?: SecretName;
+    }
+  | {
+      kind: 'init-pod';
+      protocol: ProbeProtocol;
+      namespace: string;
+      port: number;
+      httpPath: string;
+      ca?: SecretName;
     }
   | { kind: 'none'; why: string };
 
@@ -96,9 +105,14 @@ export function clusterTarget(
         ca: profileCa,
       };
     case 'engine->pod':
+      // A replica of the init container (init-pod-probe.ts): its server lives only for one call.
       return {
-        kind: 'none',
-        why: 'the init-pod server listens only until the engine posts its one request, so it cannot be dialled afterwards; passive and configuration evidence cover this path',
+        kind: 'init-pod',
+        protocol: 'http',
+        namespace: S,
+        port: 8890,
+        httpPath: INIT_POD_PROBE_PATH,
+        ca: profileCa,
       };
   }
 }

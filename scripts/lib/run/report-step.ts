@@ -14,7 +14,11 @@ import type { RunContext, ScenarioRun } from './context.ts';
 import { evidenceOf } from './steps-evidence.ts';
 import type { StepRecord } from './types.ts';
 
-export function scenarioResult(run: ScenarioRun, durationMs: number): ProfileResult {
+export function scenarioResult(
+  run: ScenarioRun,
+  durationMs: number,
+  legacyTls: 'fail' | 'warn' = 'fail',
+): ProfileResult {
   const ev = evidenceOf(run);
   const evidence: Partial<Record<PathId, PathEvidence>> = {};
   for (const p of PATH_IDS) {
@@ -24,7 +28,12 @@ export function scenarioResult(run: ScenarioRun, durationMs: number): ProfileRes
     if (ev.config?.[p]) e.config = ev.config[p];
     evidence[p] = e;
   }
-  const result = profileResult(run.scenario, evidence, { source: 'cluster', durationMs, notes: run.notes });
+  const result = profileResult(run.scenario, evidence, {
+    source: 'cluster',
+    durationMs,
+    notes: run.notes,
+    legacyTls,
+  });
   if (ev.captureSummary) result.capture = ev.captureSummary;
   return result;
 }
@@ -42,6 +51,7 @@ export async function writeReports(ctx: RunContext, records: readonly StepRecord
     scenarioResult(
       r,
       records.filter((x) => x.id.startsWith(`${r.scenario.name}/`)).reduce((n, x) => n + x.durationMs, 0),
+      ctx.opts.allowLegacyTls ? 'warn' : 'fail',
     ),
   );
   const report = buildReport(results);

@@ -3,18 +3,27 @@
 // stores what it saw on the scenario's record; the report step judges it (profileResult).
 import { join } from 'node:path';
 import { envoyNodePorts } from '../../../kind/cluster.ts';
-import { type Component, PATH_IDS, PATHS, type PathId, type Scenario } from '../../../scenarios/index.ts';
+import { useOf } from '../../../kind/images.ts';
+import {
+  type Component,
+  dialName,
+  PATH_IDS,
+  PATHS,
+  type PathId,
+  type Scenario,
+} from '../../../scenarios/index.ts';
+import { KNATIVE_SERVING_NAMESPACE } from '../../../scenarios/knative-settings.ts';
 import { analyzeCaptureFile } from '../capture/analyze.ts';
 import { attributeFlows, passiveEvidence } from '../capture/attribute.ts';
 import { CAPTURE_POD, ClusterCapture } from '../capture/cluster-capture.ts';
 import type { K8sObject } from '../chart/render.ts';
 import { evaluateAll } from '../chart-check/evaluate.ts';
 import { requirementsFor } from '../chart-check/requirements.ts';
-import { DirektivApi } from '../direktiv-api/client.ts';
 import { driveTraffic, type TrafficRecord } from '../direktiv-api/traffic.ts';
 import { trafficWorkflowId } from '../direktiv-api/workflow.ts';
 import type { ConfigEvidence, PassivePathEvidence } from '../evidence/types.ts';
 import type { KubeClient } from '../k8s/client.ts';
+import { podProblemLines } from '../k8s/explain.ts';
 import { portForward } from '../k8s/portforward.ts';
 import type { KubeObject } from '../k8s/types.ts';
 import { foreignClientCertificate } from '../lab/pki.ts';
@@ -24,9 +33,20 @@ import type { PlanStep } from '../plan/types.ts';
 import { probeTarget } from '../probe/probe.ts';
 import type { ActivePathEvidence, ProbeCredentials, ProbeTarget } from '../probe/types.ts';
 import type { CaptureSummary } from '../report/types.ts';
-import { clusterTarget, type SecretName } from './cluster-targets.ts';
+import { clusterTarget } from './cluster-targets.ts';
 import { need, type RunContext, type ScenarioRun } from './context.ts';
+import type { StepContext } from './executor.ts';
+import { ingressApi, ingressGet, secretKey } from './ingress.ts';
+import { INIT_POD_PROBE, initPodProbeManifest } from './init-pod-probe.ts';
 import type { Action } from './steps-install.ts';
+
+/**
+ * The node capture's filter. The pcap streams back through kubectl exec, so the capture would see
+ * its own output (containerd -> kubelet on loopback, kubelet <-> API server on 10250, API server
+ * -> kubectl on 6443) and grow without bound; etcd is noise. No Direktiv path uses these.
+ */
+export const NODE_CAPTURE_FILTER =
+  'tcp and not port 6443 and not port 10250 and not port 2379 and not port 2380 and not (src host 127.0.0.1 and dst host 127.0.0.1)';
 
 /** What the evidence steps leave on a scenario's record. */
 export interface ClusterEvidence {
@@ -49,18 +69,6 @@ const runOf = (ctx: RunContext, step: PlanStep): ScenarioRun => {
 };
 export const evidenceOf = (r: ScenarioRun): ClusterEvidence => r.evidence as ClusterEvidence;
 
-/** Reads one key of a Secret; only public parts are asked for, except a client key for mTLS probes. */
-async function secretKey(client: KubeClient, s: SecretName, key: string): Promise<string | undefined> {
-  const obj = await client.getOrNull({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    namespace: s.namespace,
-    name: s.name,
-  });
-  const b64 = (obj?.data as Record<string, string> | undefined)?.[key];
-  return b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined;
-}
-
 /** Pod IP -> the Direktiv component it runs (labels of chart v0.4.1 and the functions controller). */
 export function componentOfPod(pod: KubeObject, s: Scenario): Component | undefined {
   const l = pod.metadata.labels ?? {};
@@ -76,6 +84,8 @@ export function componentOfPod(pod: KubeObject, s: Scenario): Component | undefi
     if (l['serving.knative.dev/service']) return 'sidecar';
     if (l['direktiv.io/job'] === 'true') return 'init-pod';
   }
+  // net-contour probes every Envoy pod over plain HTTP while reconciling (lister.go @ v0.25.0).
+  if (ns === KNATIVE_SERVING_NAMESPACE) return 'knative-controller';
   if (ns === 'contour-internal' && l.app === 'envoy') return 'envoy-internal';
   if (ns === 'contour-external' && l.app === 'envoy') return 'envoy-external';
   return undefined;
@@ -83,7 +93,20 @@ export function componentOfPod(pod: KubeObject, s: Scenario): Component | undefi
 
 async function addressMap(client: KubeClient, s: Scenario): Promise<Record<string, Component>> {
   const out: Record<string, Component> = {};
-  for (const ns of new Set([s.namespace, s.serviceNamespace, 'contour-internal', 'contour-external'])) {
+  // The node's own addresses: the kubelet's readiness probes of the API and UI come from there.
+  for (const node of await client.list('v1', 'Node')) {
+    for (const a of (node.status as { addresses?: { type: string; address: string }[] } | undefined)
+      ?.addresses ?? []) {
+      if (a.type === 'InternalIP') out[a.address] = 'kubelet';
+    }
+  }
+  for (const ns of new Set([
+    s.namespace,
+    s.serviceNamespace,
+    'contour-internal',
+    'contour-external',
+    KNATIVE_SERVING_NAMESPACE,
+  ])) {
     for (const pod of await client.list('v1', 'Pod', { namespace: ns })) {
       const ip = (pod.status as { podIP?: string } | undefined)?.podIP;
       const c = componentOfPod(pod, s);
@@ -105,6 +128,8 @@ export const evidenceActions: Record<string, Action> = {
       outFile: pcap,
       kubectl: need(ctx.tools, 'tools').kubectl.path,
       kubeconfig: ctx.paths.kubeconfig,
+      image: useOf(ctx.overrides, 'harness.capture'),
+      filter: NODE_CAPTURE_FILTER,
     });
     await capture.start();
     ev.capture = capture;
@@ -117,23 +142,7 @@ export const evidenceActions: Record<string, Action> = {
     const run = runOf(ctx, step);
     const sc = run.scenario;
     const client = need(ctx.client, 'client');
-    const tlsIngress = sc.features.includes('ingress');
-    const ca = tlsIngress
-      ? await secretKey(client, { namespace: sc.namespace, name: 'direktiv-lb' }, 'ca.crt')
-      : undefined;
-    if (tlsIngress && !ca)
-      throw new Error(
-        `Secret ${sc.namespace}/direktiv-lb has no ca.crt: the ingress certificate was not issued`,
-      );
-    const api = new DirektivApi({
-      baseUrl: tlsIngress
-        ? `https://127.0.0.1:${ctx.opts.httpsPort}`
-        : `http://127.0.0.1:${ctx.opts.httpPort}`,
-      ...(ca ? { tls: { ca, servername: sc.ingressHost } } : {}),
-      host: sc.ingressHost,
-      onRetry: s.note,
-      signal: s.signal,
-    });
+    const api = await ingressApi(ctx, client, sc, { onRetry: s.note, signal: s.signal });
     const record: TrafficRecord = await driveTraffic(api, {
       viaIngress: true,
       workflow: {
@@ -144,6 +153,12 @@ export const evidenceActions: Record<string, Action> = {
       onProgress: s.note,
     });
     run.traffic = record;
+    // The workflow traffic never asks for the UI: one page load puts ingress->ui on the wire too.
+    try {
+      s.note(`UI through the ingress: HTTP ${await ingressGet(ctx, client, sc, '/')}`);
+    } catch (e) {
+      run.notes.push(`ingress->ui: the UI page load through the ingress failed: ${(e as Error).message}`);
+    }
     // Pod IPs now, while the pod function's Job still exists (TTL 60 s).
     evidenceOf(run).addresses = await addressMap(client, sc);
     const ksvc = await client.list('serving.knative.dev/v1', 'Service', { namespace: sc.serviceNamespace });
@@ -177,7 +192,7 @@ export const evidenceActions: Record<string, Action> = {
     ev.passive = Object.fromEntries(PATH_IDS.map((p) => [p, passiveEvidence(attr, p)]));
     const summary: CaptureSummary = {
       driver: `tcpdump -i any in pod ${CAPTURE_POD} on node ${ctx.opts.clusterName}-control-plane`,
-      filter: 'tcp',
+      filter: NODE_CAPTURE_FILTER,
       scope:
         'the whole traffic phase of the run (workflow upload, Knative and pod function calls); probes ran after the capture stopped',
       packets: analysis.decode.tcp,
@@ -236,6 +251,22 @@ export const evidenceActions: Record<string, Action> = {
             displayPort: 443,
             displayPlainPort: 80,
             serverName: t.serverName,
+            httpPath: t.httpPath,
+          };
+        } else if (t.kind === 'init-pod') {
+          const { pod, ip } = await startInitPodProbe(ctx, client, sc, s.onCleanup);
+          const fwd = await portForward(client, { namespace: t.namespace, pod, port: t.port, verify: false });
+          forwards.push(fwd);
+          target = {
+            protocol: t.protocol,
+            address: '127.0.0.1',
+            port: fwd.localPort,
+            displayPort: t.port,
+            // doPodHTTPRequest dials https://<a-b-c-d>.<service namespace>.pod:8890
+            serverName: dialName(path, sc.namespace, sc.serviceNamespace, {
+              ingressHost: sc.ingressHost,
+              podIp: ip,
+            }),
             httpPath: t.httpPath,
           };
         } else {
@@ -340,5 +371,53 @@ export function requirementPaths(text: string): PathId[] {
       .split(',')
       .map((k) => k.trim())
       .some((k) => k.includes('.') && text.includes(k)),
+  );
+}
+
+/** Starts the init-pod replica and waits until its server runs; returns the pod and its IP. */
+async function startInitPodProbe(
+  ctx: RunContext,
+  client: KubeClient,
+  sc: Scenario,
+  onCleanup: StepContext['onCleanup'],
+): Promise<{ pod: string; ip: string }> {
+  const cm = await client.getOrNull({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    namespace: sc.namespace,
+    name: 'direktiv-config-grpc',
+  });
+  // The functions controller hands job pods the engine's flow endpoint from this ConfigMap.
+  const grpcYaml = String((cm?.data as Record<string, string> | undefined)?.['grpc-config.yaml'] ?? '');
+  const endpoint =
+    /flow-enpoint:\s*(\S+)/.exec(grpcYaml)?.[1] ?? `dns2:///direktiv-flow-hl.${sc.namespace}:7777`;
+  const ref = { apiVersion: 'v1', kind: 'Pod', namespace: sc.serviceNamespace, name: INIT_POD_PROBE };
+  await client.delete(ref).catch(() => undefined);
+  await client.apply(initPodProbeManifest(sc, ctx.overrides, endpoint));
+  onCleanup(`delete pod ${sc.serviceNamespace}/${INIT_POD_PROBE}`, async () => {
+    await client.delete(ref).catch((e: Error) => {
+      if (!/not ?found/i.test(e.message)) throw e;
+    });
+  });
+  const deadline = Date.now() + 180_000;
+  let last: KubeObject | null = null;
+  while (Date.now() < deadline) {
+    last = await client.getOrNull(ref);
+    const st = (last?.status ?? {}) as {
+      phase?: string;
+      podIP?: string;
+      containerStatuses?: { ready?: boolean; state?: { running?: unknown } }[];
+    };
+    if (st.phase === 'Running' && st.podIP && st.containerStatuses?.[0]?.state?.running) {
+      return { pod: INIT_POD_PROBE, ip: st.podIP };
+    }
+    if (st.phase === 'Failed' || st.phase === 'Succeeded') break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  const why = last
+    ? podProblemLines(last).join('; ') || `phase ${String((last.status as { phase?: string })?.phase)}`
+    : 'not found';
+  throw new Error(
+    `the init-pod replica ${sc.serviceNamespace}/${INIT_POD_PROBE} did not start its server: ${why}`,
   );
 }

@@ -3,9 +3,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { kindClusterYaml } from '../../../kind/cluster.ts';
+import { envoyNodePorts, kindClusterYaml, registryMirrorCommands } from '../../../kind/cluster.ts';
 import {
   direktivImageValues,
+  findImage,
   type ImageOverrides,
   loadImageOverrides,
   rewriteImages,
@@ -16,6 +17,7 @@ import { direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values
 import { PROFILE_CHART_DIR, PROFILE_RELEASE, profileChartValues } from '../chart/render.ts';
 import { fetchDirektivChart } from '../chart-check/fetch.ts';
 import type { E2eOptions } from '../cli/e2e-args.ts';
+import { DirektivApiError } from '../direktiv-api/client.ts';
 import { DEFAULT_ISOLATED_IMAGE, DEFAULT_KNATIVE_IMAGE } from '../direktiv-api/workflow.ts';
 import { KubeClient } from '../k8s/client.ts';
 import {
@@ -54,6 +56,7 @@ import {
 import { needsPostRenderer, postRendererFlags } from '../preflight/post-render.ts';
 import { helmRun, need, type RunContext, runTool } from './context.ts';
 import type { StepContext } from './executor.ts';
+import { ingressApi } from './ingress.ts';
 
 export type Action = (ctx: RunContext, step: PlanStep, s: StepContext) => Promise<void>;
 
@@ -176,9 +179,18 @@ export const installActions: Record<string, Action> = {
         kind: tools.kind.path,
         cluster: ctx.opts.clusterName,
         paths: ctx.paths,
-        configYaml: kindClusterYaml({ httpPort: ctx.opts.httpPort, httpsPort: ctx.opts.httpsPort }),
+        configYaml: kindClusterYaml({
+          httpPort: ctx.opts.httpPort,
+          httpsPort: ctx.opts.httpsPort,
+          nodeImage: useOf(ctx.overrides, 'kind.node'),
+          registryMirrors: ctx.overrides.registryMirrors,
+        }),
         httpPort: ctx.opts.httpPort,
         httpsPort: ctx.opts.httpsPort,
+        mirrorCommands: registryMirrorCommands(
+          `${ctx.opts.clusterName}-control-plane`,
+          ctx.overrides.registryMirrors,
+        ),
       }).catch((e) => {
         throw asPlain(e);
       });
@@ -196,7 +208,10 @@ export const installActions: Record<string, Action> = {
   },
   async 'cluster.load-images'(ctx, _step, s) {
     const docker = need(ctx.docker, 'docker info');
-    const images = imagesToPull(ctx.overrides, []).map((i) => i.ref);
+    // The node image runs the node; everything else (charts, capture, traffic functions) goes in.
+    const images = runImages(ctx.opts, ctx.overrides)
+      .filter((i) => i.key === undefined || findImage(ctx.overrides, i.ref)?.via !== 'kind-config')
+      .map((i) => i.ref);
     const report = await loadMissingImages(ctx.runner, images, {
       kind: need(ctx.tools, 'tools').kind.path,
       cluster: ctx.opts.clusterName,
@@ -234,8 +249,23 @@ export const installActions: Record<string, Action> = {
     for (const n of r.notes) s.note(n);
   },
 
-  async 'knative.install'(ctx) {
+  async 'knative.install'(ctx, _step, s) {
     const charts = need(ctx.charts, 'charts');
+    if (ctx.cluster?.action === 'reuse') {
+      // An upgrade would re-create the self-deleting certgen Job and rotate Contour's xDS
+      // certificates under running pods: a reused cluster keeps its deployed Knative release.
+      const st = await ctx.runner(
+        need(ctx.tools, 'tools').helm.path,
+        ['status', 'knative', '-o', 'json', '--kubeconfig', ctx.paths.kubeconfig],
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      if (st.exitCode === 0 && /"status":\s*"deployed"/.test(st.stdout)) {
+        s.note('Knative chart already deployed on this reused cluster: not upgraded');
+        return;
+      }
+    }
     const pr = needsPostRenderer(ctx.overrides, 'knative') ? postRendererFlags() : [];
     await helmRun(ctx, ['upgrade', '--install', 'knative', charts.knative, ...pr], 600_000);
   },
@@ -250,25 +280,6 @@ export const installActions: Record<string, Action> = {
       onProgress: s.note,
     });
   },
-  async 'knative.envoy-reachable'(ctx, step) {
-    const url = `http://127.0.0.1:${ctx.opts.httpPort}/`;
-    const deadline = Date.now() + (step.timeoutSec ?? 120) * 1000;
-    let last = '';
-    while (Date.now() < deadline) {
-      try {
-        const r = await fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'manual' });
-        await r.body?.cancel();
-        return;
-      } catch (e) {
-        last = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
-      }
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-    throw new Error(
-      `the external Envoy does not answer on ${url} (${last}): check that contour-external/envoy is NodePort 31080 and kind maps it (docker port ${ctx.opts.clusterName}-control-plane)`,
-    );
-  },
-
   async 'namespaces.create'(ctx, step) {
     const client = need(ctx.client, 'client');
     const names = new Set<string>();
@@ -373,6 +384,29 @@ export const installActions: Record<string, Action> = {
       timeoutMs: (step.timeoutSec ?? 600) * 1000,
       onProgress: s.note,
     });
+  },
+  async 'direktiv.reachable'(ctx, step, s) {
+    const sc = scenarioOf(ctx, step);
+    const api = await ingressApi(ctx, need(ctx.client, 'client'), sc, {
+      unavailableRetryMs: 0,
+      signal: s.signal,
+    });
+    const deadline = Date.now() + (step.timeoutSec ?? 180) * 1000;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        await api.healthz();
+        return;
+      } catch (e) {
+        // Any HTTP answer means Envoy routed the request; only the transport failing is a miss.
+        if (e instanceof DirektivApiError) return;
+        last = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    throw new Error(
+      `the API does not answer through the external Envoy on 127.0.0.1:${sc.features.includes('ingress') ? ctx.opts.httpsPort : ctx.opts.httpPort} (Host ${sc.ingressHost}): ${last}. Check contour-external/envoy is NodePort ${envoyNodePorts.http}/${envoyNodePorts.https}, the Ingress direktiv-ingress exists, and kind maps the ports (docker port ${ctx.opts.clusterName}-control-plane)`,
+    );
   },
   async 'teardown.cluster'() {
     // The cluster's deletion is the cleanup registered by cluster.create (skipped by --keep and

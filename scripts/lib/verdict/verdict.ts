@@ -51,7 +51,15 @@ export type PassiveJudge = (state: PathExpectation['state'], ev: PassivePathEvid
 export interface JudgeOptions {
   /** Default: scripts/lib/capture/judge.ts judgePassive. */
   passiveJudge?: PassiveJudge;
+  /**
+   * TLS 1.0/1.1 accepted beside 1.2+: a failure (default, the spec's "TLS 1.2 or newer") or a
+   * warning (--allow-legacy-tls: Direktiv v0.4.1 sets no minimum version, so its Go servers built
+   * before Go 1.22 accept TLS 1.0; this keeps the other checks' signal visible).
+   */
+  legacyTls?: 'fail' | 'warn';
 }
+
+const LEGACY_CHECK = 'legacy-tls-refused';
 
 function portWord(ev: ActivePathEvidence): string {
   return String(ev.target.displayPort ?? ev.target.port);
@@ -76,11 +84,18 @@ function passSummary(ev: ActivePathEvidence): string {
   }
 }
 
-export function judgeActive(ev: ActivePathEvidence): KindJudgement {
+export function judgeActive(
+  ev: ActivePathEvidence,
+  opts: Pick<JudgeOptions, 'legacyTls'> = {},
+): KindJudgement {
   const checks = ev.checks;
-  const failed = checks.filter((c) => !c.ok);
+  const demoted = (c: (typeof checks)[number]) =>
+    opts.legacyTls === 'warn' && !c.ok && c.name === LEGACY_CHECK;
+  const failed = checks.filter((c) => !c.ok && !demoted(c));
   const reasons = failed.map((c) => c.reason ?? `${c.name}: ${c.detail}`);
   const warnings = checks.flatMap((c) => (c.warning ? [c.warning] : []));
+  for (const c of checks.filter(demoted))
+    warnings.push(`${c.reason ?? c.detail} (allowed by --allow-legacy-tls)`);
   const ok = failed.length === 0 && checks.length > 0;
   if (checks.length === 0) reasons.push('the probe made no check');
   return { kind: 'active', ok, reason: ok ? passSummary(ev) : reasons.join('; '), reasons, warnings };
@@ -117,7 +132,7 @@ export function judgePath(
       const j = (opts.passiveJudge ?? judgePassive)(expected.state, evidence.passive);
       judgements.push({ kind, ...j, reasons: j.ok ? [] : [j.reason], warnings: [] });
     }
-    if (kind === 'active' && evidence.active) judgements.push(judgeActive(evidence.active));
+    if (kind === 'active' && evidence.active) judgements.push(judgeActive(evidence.active, opts));
     if (kind === 'config' && evidence.config) judgements.push(judgeConfig(evidence.config));
   }
   const basis = judgements.map((j) => j.kind);
