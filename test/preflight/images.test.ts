@@ -140,6 +140,30 @@ test("loading with Docker's containerd image store (fake runner): docker save --
   assert.not.ok(runner.lines().some((l) => l.includes('load docker-image')));
 });
 
+test('an amd64-only image for an arm64 node (fake runner): saved for its own platform, the emulation named', async () => {
+  const runner = fakeRunner([
+    ['docker exec e2e-control-plane crictl images -o json', { stdout: '{"images":[]}' }],
+    [
+      /^docker save --platform linux\/arm64/,
+      { exitCode: 1, stderr: 'no match for platform in manifest: not found' },
+    ],
+    ['docker image inspect --format {{.Os}}/{{.Architecture}}', { stdout: 'linux/amd64\n' }],
+    [/^docker save --platform linux\/amd64/, {}],
+    ['kind load image-archive', {}],
+  ]);
+  const logs: string[] = [];
+  const r = await loadMissingImages(runner, ['docker.io/vorteil/flow:v0.4.1'], {
+    kind: 'kind',
+    cluster: 'e2e',
+    containerdImageStore: true,
+    dockerMajor: 29,
+    platform: 'linux/arm64',
+    log: (l) => logs.push(l),
+  });
+  assert.equal(r.loaded, ['docker.io/vorteil/flow:v0.4.1']);
+  assert.ok(logs.some((l) => l.includes('exists only for linux/amd64') && l.includes('emulation')));
+});
+
 test('an override in images.yaml changes what is pulled', () => {
   const o = parseImageOverrides({
     version: 1,

@@ -208,8 +208,21 @@ export async function loadMissingImages(
         const tar = join(scratch, `${report.loaded.length}.tar`);
         // With the containerd store `docker save` exports the whole multi-arch index; kind then
         // fails on the absent platforms unless the save is limited to the node's platform.
-        const save = ['save', ...(o.dockerMajor >= 28 ? ['--platform', o.platform] : []), '-o', tar, ref];
-        const s = await runner('docker', save, { timeoutMs: 600_000 });
+        let save = ['save', ...(o.dockerMajor >= 28 ? ['--platform', o.platform] : []), '-o', tar, ref];
+        let s = await runner('docker', save, { timeoutMs: 600_000 });
+        if (s.exitCode !== 0 && o.dockerMajor >= 28) {
+          // A single-platform image (the 2021 vorteil/* images are amd64 only) has no variant for
+          // an arm64 node: save what it has, and say the node must emulate it (binfmt).
+          const inspect = ['image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}', ref];
+          const own = (await runner('docker', inspect, { timeoutMs: 30_000 })).stdout.trim();
+          if (own && own !== o.platform) {
+            o.log?.(
+              `${ref} exists only for ${own}; the node is ${o.platform}: it runs only under emulation (binfmt/qemu)`,
+            );
+            save = ['save', '--platform', own, '-o', tar, ref];
+            s = await runner('docker', save, { timeoutMs: 600_000 });
+          }
+        }
         if (s.exitCode !== 0) throw fail(`cannot save ${ref}`, 'docker', save, s.stderr);
         const load = ['load', 'image-archive', tar, '--name', o.cluster];
         const l = await runner(o.kind, load, { timeoutMs: 600_000 });
