@@ -5,19 +5,16 @@
 // cluster driver, which runs the same tcpdump inside a pod.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { HintedError } from '../../../scenarios/errors.ts';
 
 export type TcpdumpErrorKind = 'missing' | 'permission' | 'failed' | 'timeout';
 
-export class TcpdumpError extends Error {
+export class TcpdumpError extends HintedError {
   readonly kind: TcpdumpErrorKind;
-  /** What to do about it, for a person. */
-  readonly hint: string;
   readonly stderr: string;
   constructor(kind: TcpdumpErrorKind, message: string, hint: string, stderr = '') {
-    super(message);
-    this.name = 'TcpdumpError';
+    super(message, hint);
     this.kind = kind;
-    this.hint = hint;
     this.stderr = stderr;
   }
 }

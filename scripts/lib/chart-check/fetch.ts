@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { direktivPin } from '../../../kind/versions.ts';
+import { HintedError } from '../../../scenarios/errors.ts';
 import { chartSource } from '../plan/build.ts';
 import { projectRoot } from '../tools/fsutil.ts';
 
@@ -30,14 +31,7 @@ export interface FetchedChart {
   cloned: boolean;
 }
 
-export class FetchError extends Error {
-  readonly hint: string;
-  constructor(message: string, hint: string) {
-    super(message);
-    this.name = 'FetchError';
-    this.hint = hint;
-  }
-}
+export class FetchError extends HintedError {}
 
 function git(args: string[], cwd?: string): Promise<string> {
   return new Promise((ok, fail) => {

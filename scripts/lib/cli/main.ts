@@ -1,6 +1,6 @@
 // Shared entry-point wrapper: bad input exits 2 with what was wrong and what to do; any other
 // failure exits 1 with its message (stack only with DEBUG=1), so users never read a raw trace.
-import { UsageError } from '../../../scenarios/errors.ts';
+import { HintedError, UsageError } from '../../../scenarios/errors.ts';
 
 export async function runMain(main: () => Promise<number>): Promise<never> {
   let code: number;
@@ -11,9 +11,9 @@ export async function runMain(main: () => Promise<number>): Promise<never> {
       process.stderr.write(`error: ${e.message}\n  ${e.hint}\n  (see --help)\n`);
       code = 2;
     } else {
-      const err = e as Error & { hint?: unknown };
-      // Tool, preflight and fetch errors carry a hint too: what to do is half of the message.
-      const hint = typeof err.hint === 'string' && err.hint ? `\n  ${err.hint}` : '';
+      const err = e as Error;
+      // Tool, preflight, fetch and capture errors carry a hint too: what to do is half of it.
+      const hint = e instanceof HintedError && e.hint ? `\n  ${e.hint}` : '';
       process.stderr.write(`error: ${err.message}${hint}\n`);
       if (process.env.DEBUG) process.stderr.write(`${err.stack}\n`);
       code = 1;

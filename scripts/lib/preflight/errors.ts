@@ -1,13 +1,12 @@
+import { HintedError } from '../../../scenarios/errors.ts';
+
 /** A preflight check failed: `message` says what is wrong, `hint` what to do. */
-export class PreflightError extends Error {
-  readonly hint: string;
+export class PreflightError extends HintedError {
   /** Which check failed: docker, memory, ports, tools, images, cluster. */
   readonly check: string;
   constructor(check: string, message: string, hint: string) {
-    super(message);
-    this.name = 'PreflightError';
+    super(message, hint);
     this.check = check;
-    this.hint = hint;
   }
 }
 

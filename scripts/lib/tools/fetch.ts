@@ -17,17 +17,11 @@ import {
   type ToolPin,
   toolPins,
 } from '../../../kind/versions.ts';
+import { HintedError } from '../../../scenarios/errors.ts';
 import { publish, removeQuietly, scratchDirFor, sha256File, toolsCacheDir } from './fsutil.ts';
 import { execaRunner, firstLines, type Runner } from './runner.ts';
 
-export class ToolError extends Error {
-  readonly hint: string;
-  constructor(message: string, hint: string) {
-    super(message);
-    this.name = 'ToolError';
-    this.hint = hint;
-  }
-}
+export class ToolError extends HintedError {}
 
 export interface ToolOptions {
   readonly platform?: Platform;
