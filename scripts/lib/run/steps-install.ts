@@ -2,7 +2,7 @@
 // step ids. Each action does what its plan step's commands say, through the same tools.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { envoyNodePorts, kindClusterYaml, registryMirrorCommands } from '../../../kind/cluster.ts';
 import {
   direktivImageValues,
@@ -14,6 +14,8 @@ import {
 } from '../../../kind/images.ts';
 import { certManagerPin, direktivPin } from '../../../kind/versions.ts';
 import { direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
+import type { Scenario } from '../../../scenarios/index.ts';
+import { helmTemplate } from '../chart/helm.ts';
 import { PROFILE_CHART_DIR, PROFILE_RELEASE, profileChartValues } from '../chart/render.ts';
 import { fetchDirektivChart } from '../chart-check/fetch.ts';
 import type { E2eOptions } from '../cli/e2e-args.ts';
@@ -57,6 +59,7 @@ import { needsPostRenderer, postRendererFlags } from '../preflight/post-render.t
 import { helmRun, need, type RunContext, runTool } from './context.ts';
 import type { StepContext } from './executor.ts';
 import { ingressApi } from './ingress.ts';
+import { renderedImages } from './rendered-images.ts';
 
 export type Action = (ctx: RunContext, step: PlanStep, s: StepContext) => Promise<void>;
 
@@ -74,8 +77,7 @@ async function writeRunFile(ctx: RunContext, rel: string, text: string): Promise
 }
 
 /** The Direktiv values of a scenario as the run installs them: profile values + image pins. */
-export function runDirektivValues(ctx: RunContext, step: PlanStep): string {
-  const s = scenarioOf(ctx, step);
+export function runDirektivValues(ctx: RunContext, s: Scenario): string {
   const values = direktivValues(s, { images: pinnedDirektivImages() });
   // kind/images.yaml overrides (a vanished vorteil/* image replaced by a mirror) win over the pins.
   for (const [k, v] of Object.entries(direktivImageValues(ctx.overrides))) setPath(values, k, v);
@@ -150,7 +152,24 @@ export const installActions: Record<string, Action> = {
     s.note(`Direktiv ${ref} at ${fetched.commit}${fetched.cloned ? ' (cloned)' : ' (cached)'}`);
   },
   async 'preflight.images'(ctx, _step, s) {
-    const images = runImages(ctx.opts, ctx.overrides);
+    // What the charts really run (a chart under test may add an image), merged with images.yaml.
+    const charts = need(ctx.charts, 'charts');
+    const helm = need(ctx.tools, 'tools').helm.path;
+    const rendered = new Set<string>();
+    const render = async (chartDir: string, releaseName: string, namespace: string, values: object) => {
+      for (const i of renderedImages(await helmTemplate({ helm, chartDir, releaseName, namespace, values })))
+        rendered.add(i);
+    };
+    await render(charts.knative, 'knative', 'default', {});
+    for (const r of ctx.scenarios.values()) {
+      await render(
+        charts.direktiv,
+        'direktiv',
+        r.scenario.namespace,
+        parse(runDirektivValues(ctx, r.scenario)) as object,
+      );
+    }
+    const images = imagesToPull(ctx.overrides, [...runImages(ctx.opts, ctx.overrides), ...rendered]);
     const report = await pullImages(ctx.runner, images, { log: s.note }).catch((e) => {
       throw asPlain(e);
     });
@@ -345,7 +364,7 @@ export const installActions: Record<string, Action> = {
   },
   async 'direktiv.install'(ctx, step) {
     const sc = scenarioOf(ctx, step);
-    const file = await writeRunFile(ctx, layout.direktivValues(sc.name), runDirektivValues(ctx, step));
+    const file = await writeRunFile(ctx, layout.direktivValues(sc.name), runDirektivValues(ctx, sc));
     const pr = needsPostRenderer(ctx.overrides, 'direktiv') ? postRendererFlags() : [];
     await helmRun(ctx, [
       'upgrade',
