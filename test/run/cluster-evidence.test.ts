@@ -10,6 +10,7 @@ import type { ActivePathEvidence } from '../../scripts/lib/probe/types.ts';
 import { clusterTarget } from '../../scripts/lib/run/cluster-targets.ts';
 import { INIT_POD_PROBE_PATH, initPodProbeManifest } from '../../scripts/lib/run/init-pod-probe.ts';
 import { componentOfPod, requirementPaths } from '../../scripts/lib/run/steps-evidence.ts';
+import { clusterShapeHash } from '../../scripts/lib/run/steps-install.ts';
 import { judgeActive } from '../../scripts/lib/verdict/verdict.ts';
 
 const ports = { httpPort: 18080, httpsPort: 18443 };
@@ -154,6 +155,21 @@ test('--allow-legacy-tls turns an accepted TLS 1.0 into a warning; other failure
   assert.match(warned.warnings.join(), 'TLS 1.0 accepted on 6666 (allowed by --allow-legacy-tls)');
   const worse = { ...ev, checks: [...ev.checks, check('chain', false, 'not issued by the profile CA')] };
   assert.not.ok(judgeActive(worse as ActivePathEvidence, { legacyTls: 'warn' }).ok);
+});
+
+test('the cluster reuse key changes with the node image and mirror overrides', () => {
+  const base = loadImageOverrides();
+  const h = clusterShapeHash({ overrides: base });
+  assert.is(h, clusterShapeHash({ overrides: loadImageOverrides() }), 'stable');
+  const mirrored = { ...base, registryMirrors: { 'docker.io': ['http://mirror.invalid:5000'] } };
+  assert.is.not(clusterShapeHash({ overrides: mirrored }), h);
+  const node = {
+    ...base,
+    images: base.images.map((e) =>
+      e.key === 'kind.node' ? { ...e, use: 'example.invalid/node:v1.24.17' } : e,
+    ),
+  };
+  assert.is.not(clusterShapeHash({ overrides: node }), h);
 });
 
 test.run();

@@ -58,14 +58,18 @@ export interface ClusterMarker {
   readonly createdAt: string;
 }
 
-export function newMarker(cluster: string, ports: { httpPort: number; httpsPort: number }): ClusterMarker {
+export function newMarker(
+  cluster: string,
+  ports: { httpPort: number; httpsPort: number },
+  shape: { pinsHash?: string; nodeImage?: string } = {},
+): ClusterMarker {
   return {
     harness: harnessName,
     harnessVersion: harnessVersion(),
     cluster,
-    pinsHash: pinsHash(),
+    pinsHash: shape.pinsHash ?? pinsHash(),
     kind: kindPin.version,
-    nodeImage: nodeImagePin.image,
+    nodeImage: shape.nodeImage ?? nodeImagePin.image,
     httpPort: ports.httpPort,
     httpsPort: ports.httpsPort,
     createdAt: new Date().toISOString(),
@@ -280,6 +284,9 @@ export interface CreateClusterOptions {
   /** registry mirrors written into the node right after creation (kind/cluster.ts). */
   readonly mirrorCommands?: readonly { cmd: string; args: readonly string[]; input?: string }[];
   readonly waitSeconds?: number;
+  /** The cluster's shape hash (pins plus node-image and mirror overrides); default pinsHash(). */
+  readonly pinsHash?: string;
+  readonly nodeImage?: string;
 }
 
 /** kind create cluster (own kubeconfig), registry mirrors, then the marker. */
@@ -308,7 +315,13 @@ export async function createCluster(runner: Runner, o: CreateClusterOptions): Pr
       );
     }
   }
-  await writeMarker(o.paths, newMarker(o.cluster, o));
+  await writeMarker(
+    o.paths,
+    newMarker(o.cluster, o, {
+      ...(o.pinsHash ? { pinsHash: o.pinsHash } : {}),
+      ...(o.nodeImage ? { nodeImage: o.nodeImage } : {}),
+    }),
+  );
   return o.paths.kubeconfig;
 }
 

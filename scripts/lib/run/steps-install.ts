@@ -12,7 +12,7 @@ import {
   rewriteImages,
   useOf,
 } from '../../../kind/images.ts';
-import { certManagerPin, direktivPin } from '../../../kind/versions.ts';
+import { certManagerPin, direktivPin, pinsHash } from '../../../kind/versions.ts';
 import { direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
 import type { Scenario } from '../../../scenarios/index.ts';
 import { helmTemplate } from '../chart/helm.ts';
@@ -105,6 +105,17 @@ export function runImages(
   ]);
 }
 
+/**
+ * What decides whether an existing cluster can be reused: the pins, and the overrides that shape
+ * the node (its image, the registry mirrors written into it at creation).
+ */
+export function clusterShapeHash(ctx: Pick<RunContext, 'overrides'>): string {
+  return pinsHash({
+    nodeImage: useOf(ctx.overrides, 'kind.node'),
+    registryMirrors: ctx.overrides.registryMirrors,
+  });
+}
+
 export const installActions: Record<string, Action> = {
   async 'preflight.docker'(ctx, _step, s) {
     try {
@@ -128,6 +139,7 @@ export const installActions: Record<string, Action> = {
       kind: ctx.tools.kind.path,
       httpPort: ctx.opts.httpPort,
       httpsPort: ctx.opts.httpsPort,
+      pinsHash: clusterShapeHash(ctx),
     }).catch((e) => {
       throw asPlain(e);
     });
@@ -210,6 +222,8 @@ export const installActions: Record<string, Action> = {
           `${ctx.opts.clusterName}-control-plane`,
           ctx.overrides.registryMirrors,
         ),
+        pinsHash: clusterShapeHash(ctx),
+        nodeImage: useOf(ctx.overrides, 'kind.node'),
       }).catch((e) => {
         throw asPlain(e);
       });
