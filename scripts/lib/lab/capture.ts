@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { PATH_IDS, PATHS, type PathId } from '../../../scenarios/index.ts';
 import { analyzeCaptureFile } from '../capture/analyze.ts';
 import { attributeFlows, passiveEvidence } from '../capture/attribute.ts';
+import { captureSummary } from '../capture/summary.ts';
 import { type LocalCapture, startCapture } from '../capture/tcpdump.ts';
 import type { PassivePathEvidence } from '../evidence/types.ts';
 import type { CaptureSummary } from '../report/types.ts';
@@ -121,26 +122,15 @@ export async function captureRealClients<T>(
       ev.tlsPort = lab.endpoints[id].target.port;
       passive[id] = ev;
     }
-    const summary: CaptureSummary = {
+    const summary = captureSummary({
       driver: `tcpdump on ${iface}`,
       filter,
       scope: LAB_CAPTURE_SCOPE,
-      packets: analysis.decode.tcp,
-      flows: analysis.flows.length,
-      listeners: listeners.map((l) => ({ port: l.port, path: l.path, standsFor: l.standsFor })),
-      exempt: attr.exempt,
-      unattributed: attr.unattributed,
-      warnings: [...analysis.warnings],
-    };
-    if (stopped.captured !== undefined) summary.captured = stopped.captured;
-    if (stopped.droppedByKernel !== undefined) {
-      summary.droppedByKernel = stopped.droppedByKernel;
-      if (stopped.droppedByKernel > 0) {
-        summary.warnings.push(
-          `${stopped.droppedByKernel} packets dropped by the kernel: flows may be missing bytes`,
-        );
-      }
-    }
+      analysis,
+      attribution: attr,
+      stats: stopped,
+    });
+    summary.listeners = listeners.map((l) => ({ port: l.port, path: l.path, standsFor: l.standsFor }));
     if (opts.keepFile) {
       await copyFile(file, opts.keepFile);
       summary.file = opts.keepFile;

@@ -16,6 +16,7 @@ import { KNATIVE_SERVING_NAMESPACE } from '../../../scenarios/knative-settings.t
 import { analyzeCaptureFile } from '../capture/analyze.ts';
 import { attributeFlows, passiveEvidence } from '../capture/attribute.ts';
 import { CAPTURE_POD, ClusterCapture } from '../capture/cluster-capture.ts';
+import { captureSummary } from '../capture/summary.ts';
 import type { K8sObject } from '../chart/render.ts';
 import { evaluateAll } from '../chart-check/evaluate.ts';
 import { requirementsFor } from '../chart-check/requirements.ts';
@@ -190,27 +191,16 @@ export const evidenceActions: Record<string, Action> = {
       },
     });
     ev.passive = Object.fromEntries(PATH_IDS.map((p) => [p, passiveEvidence(attr, p)]));
-    const summary: CaptureSummary = {
+    const summary = captureSummary({
       driver: `tcpdump -i any in pod ${CAPTURE_POD} on node ${ctx.opts.clusterName}-control-plane`,
       filter: NODE_CAPTURE_FILTER,
       scope:
         'the whole traffic phase of the run (workflow upload, Knative and pod function calls); probes ran after the capture stopped',
-      packets: analysis.decode.tcp,
-      flows: analysis.flows.length,
-      file: ev.pcap,
-      exempt: attr.exempt,
-      unattributed: attr.unattributed,
-      warnings: [...analysis.warnings],
-    };
-    if (stopped.captured !== undefined) summary.captured = stopped.captured;
-    if (stopped.droppedByKernel !== undefined) {
-      summary.droppedByKernel = stopped.droppedByKernel;
-      if (stopped.droppedByKernel > 0) {
-        summary.warnings.push(
-          `${stopped.droppedByKernel} packets dropped by the kernel: flows may be missing bytes`,
-        );
-      }
-    }
+      analysis,
+      attribution: attr,
+      stats: stopped,
+    });
+    summary.file = ev.pcap;
     ev.captureSummary = summary;
     ev.passiveSummary = `${analysis.flows.length} flows; ${attr.exempt.reduce((n, e) => n + e.flows.length, 0)} exempt, ${attr.unattributed.length} unattributed, ${attr.ambiguous.length} ambiguous`;
     s.note(ev.passiveSummary);
