@@ -382,7 +382,13 @@ async function startInitPodProbe(
   const endpoint =
     /flow-enpoint:\s*(\S+)/.exec(grpcYaml)?.[1] ?? `dns2:///direktiv-flow-hl.${sc.namespace}:7777`;
   const ref = { apiVersion: 'v1', kind: 'Pod', namespace: sc.serviceNamespace, name: INIT_POD_PROBE };
-  await client.delete(ref).catch(() => undefined);
+  // A replica left by an earlier profile of the same run (or an interrupted run) goes first:
+  // a Pod's spec cannot be changed in place, and a terminating one cannot be applied over.
+  if (await client.getOrNull(ref)) {
+    await client.delete(ref).catch(() => undefined);
+    const gone = Date.now() + 90_000;
+    while ((await client.getOrNull(ref)) && Date.now() < gone) await new Promise((r) => setTimeout(r, 1000));
+  }
   await client.apply(initPodProbeManifest(sc, ctx.overrides, endpoint));
   onCleanup(`delete pod ${sc.serviceNamespace}/${INIT_POD_PROBE}`, async () => {
     await client.delete(ref).catch((e: Error) => {
