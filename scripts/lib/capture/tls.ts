@@ -155,13 +155,7 @@ export function parseClientHello(hs: Buffer): ClientHello | null {
   if (p + 1 > end) return ch;
   p += 1 + hs[p]!; // compression methods
   if (p + 2 > end) return ch;
-  const extEnd = Math.min(end, p + 2 + hs.readUInt16BE(p));
-  p += 2;
-  while (p + 4 <= extEnd) {
-    const type = hs.readUInt16BE(p);
-    const len = hs.readUInt16BE(p + 2);
-    const v = p + 4;
-    if (v + len > extEnd) break;
+  for (const { type, v, len } of extensions(hs, p, end)) {
     if (type === 0 && len >= 5) {
       // server_name: list length, then (type 0 = host_name, length, name).
       if (hs[v + 2] === 0) {
@@ -177,9 +171,24 @@ export function parseClientHello(hs: Buffer): ClientHello | null {
         if (!isGrease(ver)) ch.supportedVersions.push(ver);
       }
     }
-    p = v + len;
   }
   return ch;
+}
+
+/** The extensions block at `p` (its 2-byte length first): type, value offset and length of each. */
+function* extensions(
+  hs: Buffer,
+  p: number,
+  end: number,
+): Generator<{ type: number; v: number; len: number }> {
+  const extEnd = Math.min(end, p + 2 + hs.readUInt16BE(p));
+  for (let q = p + 2; q + 4 <= extEnd; ) {
+    const len = hs.readUInt16BE(q + 2);
+    const v = q + 4;
+    if (v + len > extEnd) return;
+    yield { type: hs.readUInt16BE(q), v, len };
+    q = v + len;
+  }
 }
 
 function readAlpnList(b: Buffer, from: number, to: number): string[] {
@@ -209,16 +218,9 @@ export function parseServerHello(hs: Buffer): ServerHello | null {
   p += 1 + hs[p]!; // session id echo
   p += 3; // cipher suite, compression method
   if (p + 2 > end) return sh;
-  const extEnd = Math.min(end, p + 2 + hs.readUInt16BE(p));
-  p += 2;
-  while (p + 4 <= extEnd) {
-    const type = hs.readUInt16BE(p);
-    const len = hs.readUInt16BE(p + 2);
-    const v = p + 4;
-    if (v + len > extEnd) break;
+  for (const { type, v, len } of extensions(hs, p, end)) {
     if (type === 43 && len === 2) sh.version = hs.readUInt16BE(v);
     else if (type === 16 && len >= 3) sh.alpn = readAlpnList(hs, v + 2, v + len)[0];
-    p = v + len;
   }
   return sh;
 }

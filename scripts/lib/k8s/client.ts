@@ -456,27 +456,21 @@ export class KubeClient {
   }
 
   /** RFC 6902 JSON patch; put `test` ops first to guard against patching the wrong element. */
-  async jsonPatch(ref: KubeRef, ops: readonly JsonPatchOp[]): Promise<KubeObject> {
-    try {
-      const path = await this.api.pathFor(ref, 'read');
-      return (await this.api.call(HttpMethod.PATCH, path, {
-        body: JSON.stringify(ops),
-        contentType: PatchStrategy.JsonPatch,
-        query: { fieldManager: FIELD_MANAGER },
-        timeoutMs: this.timeoutMs,
-      })) as KubeObject;
-    } catch (e) {
-      this.fail(e, `patch ${describeRef(ref)}`);
-    }
+  jsonPatch(ref: KubeRef, ops: readonly JsonPatchOp[]): Promise<KubeObject> {
+    return this.patch(ref, ops, PatchStrategy.JsonPatch);
   }
 
   /** RFC 7386 merge patch. */
-  async mergePatch(ref: KubeRef, patch: Record<string, unknown>): Promise<KubeObject> {
+  mergePatch(ref: KubeRef, patch: Record<string, unknown>): Promise<KubeObject> {
+    return this.patch(ref, patch, PatchStrategy.MergePatch);
+  }
+
+  private async patch(ref: KubeRef, body: unknown, contentType: PatchStrategy): Promise<KubeObject> {
     try {
       const path = await this.api.pathFor(ref, 'read');
       return (await this.api.call(HttpMethod.PATCH, path, {
-        body: JSON.stringify(patch),
-        contentType: PatchStrategy.MergePatch,
+        body: JSON.stringify(body),
+        contentType,
         query: { fieldManager: FIELD_MANAGER },
         timeoutMs: this.timeoutMs,
       })) as KubeObject;
