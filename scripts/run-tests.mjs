@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The one test command (npm test): type check, lint, then every uvu test in ONE process
-// (tsx costs ~3 s per start). Ends with the line `N passed, N failed` that CI reads;
-// type-check and lint count as one check each so a red stage can never look green.
+// The test command of every tier. `npm test` (no --tier): type check, lint, then every fast uvu
+// test in ONE process (tsx costs ~3 s per start). `--tier <name>` runs only test/<name>/ (the slow
+// real tiers: peers, control-plane, browser), which the fast run leaves out. Ends with the line
+// `N passed, N failed` that CI reads; type-check and lint count as one check each so a red stage
+// can never look green.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,24 +19,34 @@ function run(name, cmd, args) {
 }
 
 const bin = (n) => join('node_modules', '.bin', n);
-const only = process.argv.slice(2);
-if (only.length === 0) {
+// Slow tiers: each its own folder under test/ and its own npm script; never part of `npm test`.
+const tiers = ['peers', 'control-plane', 'browser'];
+const argv = process.argv.slice(2);
+const tierAt = argv.indexOf('--tier');
+const tier = tierAt >= 0 ? argv[tierAt + 1] : undefined;
+if (tierAt >= 0 && !tiers.includes(tier ?? '')) {
+  process.stderr.write(`error: --tier must be one of ${tiers.join(', ')} (got ${tier ?? 'nothing'})\n`);
+  process.exit(2);
+}
+const only = tierAt >= 0 ? argv.filter((_, i) => i !== tierAt && i !== tierAt + 1) : argv;
+if (only.length === 0 && !tier) {
   run('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
   run('lint', bin('biome'), ['check', '.']);
 }
 
 // uvu's own CLI takes one dir + pattern; list test files ourselves so nested folders work.
-function testFiles(dir) {
+function testFiles(dir, top = true) {
   const out = [];
   for (const e of readdirSync(dir)) {
     const p = join(dir, e);
     if (statSync(p).isDirectory()) {
-      if (e !== 'fixtures' && e !== 'helpers') out.push(...testFiles(p));
+      if (e !== 'fixtures' && e !== 'helpers' && !(top && tiers.includes(e))) out.push(...testFiles(p, false));
     } else if (/\.test\.ts$/.test(e)) out.push(p);
   }
   return out.sort();
 }
-const files = only.length ? only : existsSync('test') ? testFiles('test') : [];
+const tierDir = tier ? join('test', tier) : 'test';
+const files = only.length ? only : existsSync(tierDir) ? testFiles(tierDir, !tier) : [];
 // Fetch the offline test helm once before uvu, so no test pays for it inside its timeout.
 run('test-helm', process.execPath, ['--import', 'tsx', 'scripts/lib/tools/test-helm.ts', '--prefetch']);
 // Stream the test output live and keep a copy to read uvu's totals from.
