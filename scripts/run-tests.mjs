@@ -29,10 +29,28 @@ if (tierAt >= 0 && !tiers.includes(tier ?? '')) {
   process.exit(2);
 }
 const only = tierAt >= 0 ? argv.filter((_, i) => i !== tierAt && i !== tierAt + 1) : argv;
-if (only.length === 0 && !tier) {
-  run('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
-  run('lint', bin('biome'), ['check', '.']);
+// Type check and lint run beside the tests (two cores: tsc is ~8 s of CPU while most tests wait
+// on sockets and timers); their output is printed, whole, once they end.
+function runBeside(name, cmd, args) {
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (status) => {
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      done({ name, ok: status === 0, secs, out: `\n== ${name}: ${cmd} ${args.join(' ')}\n${out}` });
+    });
+  });
 }
+const beside =
+  only.length === 0 && !tier
+    ? [
+        runBeside('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']),
+        runBeside('lint', bin('biome'), ['check', '.']),
+      ]
+    : [];
 
 // uvu's own CLI takes one dir + pattern; list test files ourselves so nested folders work.
 function testFiles(dir, top = true) {
@@ -40,7 +58,8 @@ function testFiles(dir, top = true) {
   for (const e of readdirSync(dir)) {
     const p = join(dir, e);
     if (statSync(p).isDirectory()) {
-      if (e !== 'fixtures' && e !== 'helpers' && !(top && tiers.includes(e))) out.push(...testFiles(p, false));
+      if (e !== 'fixtures' && e !== 'helpers' && !(top && tiers.includes(e)))
+        out.push(...testFiles(p, false));
     } else if (/\.test\.ts$/.test(e)) out.push(p);
   }
   return out.sort();
@@ -66,6 +85,11 @@ const r = await new Promise((done) => {
     done({ status, stdout });
   });
 });
+
+for (const b of await Promise.all(beside)) {
+  process.stdout.write(b.out);
+  stages.push({ name: b.name, ok: b.ok, secs: b.secs });
+}
 
 const m = /Total:\s+(\d+)[\s\S]*?Passed:\s+(\d+)/.exec(r.stdout ?? '');
 const total = m ? Number(m[1]) : 0;
