@@ -216,3 +216,82 @@ export function hostPlatform(
   const a: Arch | undefined = arch === 'x64' ? 'amd64' : arch === 'arm64' ? 'arm64' : undefined;
   return os && a ? `${os}-${a}` : undefined;
 }
+
+/**
+ * The upstream programs of the control-plane run, built from the Go module proxy with the project's
+ * own Go modules under tools/upstream/<dir>/ (go.mod + go.sum committed; a test keeps these pins and
+ * the go.mod requirements equal). Each program is `go build <package>` of the pinned module.
+ */
+export interface UpstreamPin {
+  /** Folder under tools/upstream/ holding the go.mod that requires the module. */
+  readonly dir: string;
+  readonly module: string;
+  readonly version: string;
+  /** Program name -> Go package path of its main. */
+  readonly programs: Readonly<Record<string, string>>;
+  /** `-X` linker flags that stamp the version the program reports (as the upstream release build does). */
+  readonly versionFlags: readonly string[];
+  readonly why: string;
+}
+
+const kubeVersionFlags = (v: string): string[] => {
+  const [major, minor] = v.replace(/^v/, '').split('.');
+  return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
+    `${pkg}.gitVersion=${v}`,
+    `${pkg}.gitMajor=${major}`,
+    `${pkg}.gitMinor=${minor}`,
+    `${pkg}.gitTreeState=clean`,
+    // hack/lib/version.sh stamps the commit date; a fixed value keeps the build reproducible.
+    `${pkg}.buildDate=1970-01-01T00:00:00Z`,
+  ]);
+};
+
+export const upstreamPins = {
+  kubernetes: {
+    dir: 'kubernetes',
+    module: 'k8s.io/kubernetes',
+    version: nodeImagePin.kubernetesVersion,
+    programs: {
+      'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
+      'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
+      'kube-scheduler': 'k8s.io/kubernetes/cmd/kube-scheduler',
+      kubectl: 'k8s.io/kubernetes/cmd/kubectl',
+    },
+    versionFlags: kubeVersionFlags(nodeImagePin.kubernetesVersion),
+    why: 'the kind node image version (Knative 0.25 needs <= 1.24); staging modules replaced to v0.24.17',
+  },
+  etcd: {
+    dir: 'etcd',
+    module: 'go.etcd.io/etcd/server/v3',
+    version: 'v3.5.6',
+    // The module root is etcd's own main package (main.go calls etcdmain.Main).
+    programs: { etcd: 'go.etcd.io/etcd/server/v3' },
+    versionFlags: [],
+    why: 'the etcd kubeadm v1.24.17 installs (cmd/kubeadm/app/constants DefaultEtcdVersion "3.5.6-0")',
+  },
+  kwok: {
+    dir: 'kwok',
+    module: 'sigs.k8s.io/kwok',
+    version: 'v0.6.1',
+    programs: { kwok: 'sigs.k8s.io/kwok/cmd/kwok' },
+    versionFlags: [],
+    why: 'oldest served kwok (v0.6.1, v0.7.0, v0.8.0 on the proxy); it only needs core/v1 and coordination/v1',
+  },
+  certManager: {
+    dir: 'cert-manager',
+    module: 'github.com/cert-manager/cert-manager',
+    version: 'v1.11.5',
+    programs: {
+      'cert-manager-controller': 'github.com/cert-manager/cert-manager/cmd/controller',
+      'cert-manager-webhook': 'github.com/cert-manager/cert-manager/cmd/webhook',
+      'cert-manager-cainjector': 'github.com/cert-manager/cert-manager/cmd/cainjector',
+    },
+    versionFlags: ['github.com/cert-manager/cert-manager/pkg/util.AppVersion=v1.11.5'],
+    why:
+      "not the kind run's v1.13.6: from v1.12 cmd/{controller,webhook,cainjector} are nested modules the " +
+      'proxy does not serve ("cmd/controller/@v/list: 404 Not Found"); v1.11.5 is the newest served v1.11 ' +
+      '(v1.11.6+ 403) and has them in the root module. 1.11 supports Kubernetes 1.21-1.26. Its CRDs and ' +
+      'chart come from the same module version, so CRDs and binaries match.',
+  },
+} as const satisfies Record<string, UpstreamPin>;
+export type UpstreamName = keyof typeof upstreamPins;
