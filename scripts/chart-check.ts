@@ -1,7 +1,7 @@
 // `npm run chart-check -- --chart <dir>`: does a change to Direktiv's chart keep every TLS
 // profile working? Renders the chart with each profile's values (helm template, no cluster) and
 // checks mounts, ports, probes, annotations and ConfigMap entries against the chart model, side
-// by side with the pinned chart. Exit 0: every requirement holds; 1: some fail; 2: bad input.
+// by side with the pinned chart. Exit codes: scripts/lib/cli/exit-codes.ts (README table).
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
@@ -49,7 +49,8 @@ Output:
   --markdown <file>      also write a Markdown summary (for $GITHUB_STEP_SUMMARY)
   -h, --help             this text
 
-Exit codes: 0 every requirement holds, 1 a requirement fails or a render fails, 2 bad input.
+Exit codes: 0 every requirement holds, 1 a requirement fails or a render fails, 2 bad input,
+3 the check cannot run (no helm, git or network to fetch a chart).
 `;
 
 export interface ChartCheckIo {
@@ -125,9 +126,8 @@ export async function chartCheckMain(argv: string[], io: ChartCheckIo): Promise<
   if (mine) chart = { label: label(mine), dir: mine };
   else {
     const want = ref ?? direktivPin.ref;
-    const got = await fetchOrExplain(want);
-    // Without the chart under test there is nothing to check: that is an error, not a verdict.
-    if (typeof got === 'string') throw new Error(got);
+    // Without the chart under test there is nothing to check: the run cannot start (exit 3).
+    const got = await fetch(want);
     chart = { label: `direktiv@${want} (${got.commit.slice(0, 12)})`, dir: got.chartDir };
   }
 

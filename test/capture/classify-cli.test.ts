@@ -106,13 +106,13 @@ test('--json gives FlowSummary objects and the summary', () => {
 test('bad files exit 2 with the reason', () => {
   const whole = pcapFile(records(tls.packets));
   const cases: Array<[string, Buffer | null, RegExp]> = [
-    ['missing.pcap', null, /missing\.pcap: cannot read: no such file$/m],
+    ['missing.pcap', null, /missing\.pcap: cannot read: no such file — /],
     ['text.pcap', Buffer.from('GET / HTTP/1.1\r\n'), /not a pcap or pcapng file \(starts with "GET \/ HT"\)/],
     ['empty.pcap', Buffer.alloc(0), /empty\.pcap: the file is empty/],
     [
       'cut.pcap',
       whole.subarray(0, whole.length - 7),
-      /truncated: packet record 8 at byte \d+ needs \d+ bytes, only \d+ remain\n {2}\(a capture cut mid-record: --allow-truncated/,
+      /truncated: packet record 8 at byte \d+ needs \d+ bytes, only \d+ remain — a capture cut mid-record: --allow-truncated/,
     ],
   ];
   for (const [name, content, why] of cases) {
@@ -121,6 +121,7 @@ test('bad files exit 2 with the reason', () => {
     const r = run(path);
     assert.is(r.code, 2, name);
     assert.match(r.err, why);
+    assert.is(r.err.split('\n').length, 2, `${name}: one line`);
     assert.is(r.out, '');
   }
   const allowed = run(join(dir, 'cut.pcap'), '--allow-truncated');
@@ -153,7 +154,7 @@ test('the real entry point: exit 2 and one line of reason on garbage, no stack t
   assert.is(r.status, 2, r.stderr);
   assert.is(
     r.stderr,
-    `error: ${garbage}: cannot read: not a pcap or pcapng file (starts with 0x00ff00ff00ff00ff)\n`,
+    `error: ${garbage}: cannot read: not a pcap or pcapng file (starts with 0x00ff00ff00ff00ff) — give a pcap or pcapng file (tcpdump -w)\n`,
   );
   assert.not.match(r.stderr, /\bat .*\.ts:\d+/);
   const ok = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/classify.ts', good, '--json'], {

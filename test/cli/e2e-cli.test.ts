@@ -1,9 +1,10 @@
 // `npm run e2e` end to end as a user runs it, in --dry-run: the plan, the --output files, the
-// help, and exit 2 on bad input. (A real run needs Docker: see test/run/cluster-run.test.ts.)
+// help, exit 2 on bad input, and exit 3 naming Docker on a machine without it (the real entry
+// point with a PATH that holds no docker). (A real run needs Docker: see test/run/cluster-run.test.ts.)
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,14 +29,22 @@ async function e2e(args: string[], env: Record<string, string> = {}) {
 test('dry run with --output: the plan on stdout, every file it names on disk, no side effect', async () => {
   await testHelm(); // the rendering helm (cached); the official download is unreachable here
   const out = join(mkdtempSync(join(tmpdir(), 'e2e-cli-')), 'out');
-  const [dry, bad, badFeature, help] = await Promise.all([
+  const noDockerOut = join(mkdtempSync(join(tmpdir(), 'e2e-nodocker-')), 'out');
+  const [dry, bad, badFeature, help, noDocker] = await Promise.all([
     e2e(['--profile', 'full-mtls', '--namespace', 'dkv', '--dry-run', '--output', out], {
       E2E_HELM_BASE_URL: 'http://127.0.0.1:9',
     }),
     e2e(['--profile', 'ful-mtls', '--dry-run']),
     e2e(['--features', 'grpc-mtls', '--dry-run']),
     e2e(['--help']),
+    // Only node on PATH: no docker, whatever this machine has installed.
+    e2e(['--profile', 'plain', '--output', noDockerOut], { PATH: dirname(process.execPath) }),
   ]);
+  assert.is(noDocker.code, 3, noDocker.stderr);
+  assert.match(noDocker.stderr, 'Docker is not installed');
+  assert.match(noDocker.stderr, 'https://docs.docker.com/engine/install/');
+  assert.not.match(noDocker.stderr, /\bat .*\.ts:\d+/, 'no stack trace');
+  assert.not.ok(existsSync(noDockerOut), 'nothing written without Docker');
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, 'Plan (nothing has been run):');
   assert.match(dry.stdout, 'full-mtls/direktiv.install');

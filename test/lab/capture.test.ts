@@ -174,19 +174,19 @@ test('a planted plaintext server fails its path on passive evidence too, and onl
   }
 });
 
-test('tcpdump missing: exit 2 with the install command, no report', async () => {
+test('tcpdump missing: exit 3 with the install command, no report', async () => {
   const r = await run(['--profile', 'plain', '--capture'], {
     capture: { tcpdumpPath: '/nonexistent/tcpdump' },
   });
-  assert.is(r.code, 2);
+  assert.is(r.code, 3);
   assert.match(r.err, /--capture: tcpdump not found/);
   assert.match(r.err, /apt-get install tcpdump/);
   assert.is(r.out, '');
 });
 
-test('tcpdump not permitted (run as nobody): exit 2 naming root or CAP_NET_RAW', async () => {
+test('tcpdump not permitted (run as nobody): exit 3 naming root or CAP_NET_RAW', async () => {
   const r = await run(['--profile', 'plain', '--capture'], { capture: { uid: 65534, gid: 65534 } });
-  assert.is(r.code, 2, r.err);
+  assert.is(r.code, 3, r.err);
   assert.match(r.err, /--capture: .*not permitted|--capture: cannot run/);
   assert.match(r.err, /root or CAP_NET_RAW/);
   assert.is(r.out, '');

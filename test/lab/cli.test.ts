@@ -73,7 +73,7 @@ test('bad input exits 2 with what was wrong and what to do', async () => {
   }
 });
 
-test('no helm to render the profile chart: exit 2 before any lab runs, saying how to get one', async () => {
+test('no helm to render the profile chart: exit 3 before any lab runs, saying how to get one', async () => {
   let out = '';
   let err = '';
   const code = await labCli(
@@ -81,7 +81,7 @@ test('no helm to render the profile chart: exit 2 before any lab runs, saying ho
     { stdout: (s) => (out += s), stderr: (s) => (err += s) },
     { helm: '/nonexistent/helm' },
   );
-  assert.is(code, 2);
+  assert.is(code, 3);
   assert.match(err, /cannot render it: helm not found at \/nonexistent\/helm/);
   assert.match(err, /npm run tools -- fetch helm/);
   assert.is(out, '');

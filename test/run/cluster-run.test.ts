@@ -1,5 +1,6 @@
 // The real run's orchestration, below the cluster: what happens without Docker, what a failing
-// run leaves behind (report, reproduction bundle, exit 1), and that every plan step has an action.
+// run leaves behind (report, reproduction bundle, exit 3 when it could not run), and that every
+// plan step has an action.
 // The steps that need Docker and kind are exercised by the nightly kind matrix, not here.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseE2eArgs } from '../../scripts/lib/cli/e2e-args.ts';
+import { runCommand } from '../../scripts/lib/cli/main.ts';
 import { buildPlan } from '../../scripts/lib/plan/build.ts';
 import { actionFor, runCluster } from '../../scripts/lib/run/cluster-run.ts';
 import { plainProgress } from '../../scripts/lib/run/progress.ts';
@@ -27,22 +29,7 @@ test('every step of every plan shape has an action', () => {
   }
 });
 
-function captureStderr(): { text: () => string; restore: () => void } {
-  let text = '';
-  const orig = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    text += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  return {
-    text: () => text,
-    restore: () => {
-      process.stderr.write = orig;
-    },
-  };
-}
-
-test('without Docker the run stops at once, names --dry-run and the lab, and writes nothing', async () => {
+test('without Docker the run stops at once (exit 3), names --dry-run and the lab, and writes nothing', async () => {
   const out = mkdtempSync(join(tmpdir(), 'e2e-nodocker-'));
   rmSync(out, { recursive: true });
   const opts = { ...parseE2eArgs(['--profile', 'plain']), output: out };
@@ -57,28 +44,29 @@ test('without Docker the run stops at once, names --dry-run and the lab, and wri
     ],
   ]);
   let wrote = false;
-  const err = captureStderr();
-  let code: number;
-  try {
-    code = await runCluster(opts, buildPlan(opts), {
-      runner,
-      writeFiles: async () => {
-        wrote = true;
-      },
-    });
-  } finally {
-    err.restore();
-  }
-  assert.is(code, 1);
-  assert.match(err.text(), 'Docker is not reachable');
-  assert.match(err.text(), '--dry-run');
-  assert.match(err.text(), 'npm run lab');
+  let err = '';
+  const code = await runCommand(
+    () =>
+      runCluster(opts, buildPlan(opts), {
+        runner,
+        writeFiles: async () => {
+          wrote = true;
+        },
+      }),
+    (s) => {
+      err += s;
+    },
+  );
+  assert.is(code, 3);
+  assert.match(err, 'Docker is not reachable');
+  assert.match(err, '--dry-run');
+  assert.match(err, 'npm run lab');
   assert.not.ok(wrote, 'no files written');
   assert.not.ok(existsSync(out));
   assert.equal(runner.lines(), ['docker info --format {{json .}}']);
 });
 
-test('a failing step leaves a report, a reproduction bundle and exit 1 (tools cannot be fetched)', async () => {
+test('a step that cannot run leaves a report, a reproduction bundle and exit 3 (tools cannot be fetched)', async () => {
   const out = mkdtempSync(join(tmpdir(), 'e2e-fail-'));
   const saved = { ...process.env };
   // Downloads go to a closed loopback port: the tool fetch fails fast, as offline.
@@ -100,7 +88,7 @@ test('a failing step leaves a report, a reproduction bundle and exit 1 (tools ca
         printed += s;
       },
     });
-    assert.is(code, 1);
+    assert.is(code, 3, 'a tool that cannot be fetched: the run could not start');
   } finally {
     process.env = saved;
   }

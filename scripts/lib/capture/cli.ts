@@ -1,8 +1,9 @@
 // `npm run classify -- <file.pcap> [--json]`: every TCP flow of a capture, classified by content,
 // and a summary. A file that cannot be read, is truncated or is not a capture exits 2 with the
-// reason (no stack trace).
-import { UsageError } from '../../../scenarios/errors.ts';
+// reason on one line (no stack trace).
+import { BadInputError, UsageError } from '../../../scenarios/errors.ts';
 import { parseCli } from '../cli/args.ts';
+import { reportError } from '../cli/main.ts';
 import type { FlowClass } from '../evidence/types.ts';
 import { analyzeCaptureFile, type CaptureAnalysis, type FlowReport } from './analyze.ts';
 import { PLAINTEXT_CLASSES } from './classify.ts';
@@ -150,32 +151,34 @@ function readError(e: unknown): string | null {
 }
 
 export function classifyCli(argv: string[], io: Io = stdio): number {
-  let parsed: ReturnType<typeof parseCli>;
   try {
-    parsed = parseCli(
-      argv,
-      {
-        json: { type: 'boolean' },
-        'allow-truncated': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      true,
-    );
+    return classify(argv, io);
   } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.err(`error: ${e.message}\n  ${e.hint}\n`);
-    return 2;
+    return reportError(e, io.err);
   }
-  const { values, positionals } = parsed;
+}
+
+function classify(argv: string[], io: Io): number {
+  const { values, positionals } = parseCli(
+    argv,
+    {
+      json: { type: 'boolean' },
+      'allow-truncated': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
   if (values.help) {
     io.out(classifyHelp);
     return 0;
   }
   if (positionals.length !== 1) {
-    io.err(
-      `error: ${positionals.length === 0 ? 'no capture file given' : `one capture file at a time (got ${positionals.length})`}\n  usage: npm run classify -- <file.pcap> [--json]\n`,
+    throw new UsageError(
+      positionals.length === 0
+        ? 'no capture file given'
+        : `one capture file at a time (got ${positionals.length})`,
+      'usage: npm run classify -- <file.pcap> [--json]',
     );
-    return 2;
   }
   const file = positionals[0]!;
   let a: CaptureAnalysis;
@@ -184,11 +187,14 @@ export function classifyCli(argv: string[], io: Io = stdio): number {
   } catch (e) {
     const why = readError(e);
     if (why === null) throw e;
-    const hint = /^truncated/.test(why)
-      ? '\n  (a capture cut mid-record: --allow-truncated reads what is there)'
-      : '';
-    io.err(`error: ${file}: ${why}${hint}\n`);
-    return 2;
+    throw new BadInputError(
+      file,
+      undefined,
+      why,
+      /^truncated/.test(why)
+        ? 'a capture cut mid-record: --allow-truncated reads what is there'
+        : 'give a pcap or pcapng file (tcpdump -w)',
+    );
   }
   if (values.json) {
     const out = {

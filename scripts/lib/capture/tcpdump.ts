@@ -5,11 +5,12 @@
 // cluster driver, which runs the same tcpdump inside a pod.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { HintedError } from '../../../scenarios/errors.ts';
+import { CouldNotRunError } from '../../../scenarios/errors.ts';
 
 export type TcpdumpErrorKind = 'missing' | 'permission' | 'failed' | 'timeout';
 
-export class TcpdumpError extends HintedError {
+/** tcpdump missing, not permitted, or failed: the capture could not run (exit 3). */
+export class TcpdumpError extends CouldNotRunError {
   readonly kind: TcpdumpErrorKind;
   readonly stderr: string;
   constructor(kind: TcpdumpErrorKind, message: string, hint: string, stderr = '') {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { direktivPin } from '../../../kind/versions.ts';
-import { HintedError } from '../../../scenarios/errors.ts';
+import { CouldNotRunError } from '../../../scenarios/errors.ts';
 import { chartSource } from '../plan/build.ts';
 import { projectRoot } from '../tools/fsutil.ts';
 
@@ -31,7 +31,8 @@ export interface FetchedChart {
   cloned: boolean;
 }
 
-export class FetchError extends HintedError {}
+/** The chart could not be fetched (git missing, the network, a moved ref): exit 3. */
+export class FetchError extends CouldNotRunError {}
 
 function git(args: string[], cwd?: string): Promise<string> {
   return new Promise((ok, fail) => {

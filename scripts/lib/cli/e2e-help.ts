@@ -47,5 +47,7 @@ Direktiv source:
 Reports:
   --json <file>  --junit <file>  --markdown <file>   (default: inside --output)
 
-Exit codes: 0 all verdicts pass, 1 a verdict or step failed (or teardown failed), 2 bad input.
+Exit codes: 0 all verdicts hold, 1 a verdict or step failed (or teardown failed), 2 bad input,
+3 the run could not start or finish (Docker, a tool or a port; named with how to get it),
+4 the probes could not decide.
 `;

@@ -1,24 +1,29 @@
-// Shared entry-point wrapper: bad input exits 2 with what was wrong and what to do; any other
-// failure exits 1 with its message (stack only with DEBUG=1), so users never read a raw trace.
-import { HintedError, UsageError } from '../../../scenarios/errors.ts';
+// Shared entry-point wrapper: every error becomes its exit code (scripts/lib/cli/exit-codes.ts)
+// and a message with what to do; a stack only with DEBUG=1, so users never read a raw trace.
+import { exitCodeOfError, formatError } from './exit-codes.ts';
 
-export async function runMain(main: () => Promise<number>): Promise<never> {
-  let code: number;
+/** Prints what an error means and returns its exit code (in-process CLIs and tests use it). */
+export function reportError(e: unknown, write: (s: string) => void = (s) => process.stderr.write(s)): number {
+  write(formatError(e));
+  const code = exitCodeOfError(e);
+  if (process.env.DEBUG && e instanceof Error) write(`${e.stack}\n`);
+  return code;
+}
+
+/** Runs a command to its exit code without exiting (tests run the CLIs in-process with it). */
+export async function runCommand(
+  main: () => number | Promise<number>,
+  write?: (s: string) => void,
+): Promise<number> {
   try {
-    code = await main();
+    return await main();
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n  ${e.hint}\n  (see --help)\n`);
-      code = 2;
-    } else {
-      const err = e as Error;
-      // Tool, preflight, fetch and capture errors carry a hint too: what to do is half of it.
-      const hint = e instanceof HintedError && e.hint ? `\n  ${e.hint}` : '';
-      process.stderr.write(`error: ${err.message}${hint}\n`);
-      if (process.env.DEBUG) process.stderr.write(`${err.stack}\n`);
-      code = 1;
-    }
+    return reportError(e, write);
   }
+}
+
+export async function runMain(main: () => number | Promise<number>): Promise<never> {
+  const code = await runCommand(main);
   // Let stdout drain before exiting (piped output would be cut otherwise).
   await new Promise<void>((r) => process.stdout.write('', () => r()));
   process.exit(code);

@@ -1,13 +1,16 @@
 // `npm run lab`: the assertion suite against real local servers arranged like a profile's
-// Direktiv paths; prints the same report a cluster run prints. Exit 0 when every verdict passes,
-// 1 when one fails, 2 on bad input or when the lab cannot run (no helm to render the profile
-// chart, or --capture with tcpdump missing or not permitted): the run did not happen, which must
-// not read as "a path is unencrypted".
+// Direktiv paths; prints the same report a cluster run prints. Exit codes as every command
+// (scripts/lib/cli/exit-codes.ts): 0 every verdict holds, 1 one fails, 2 bad input, 3 the lab
+// cannot run (no helm to render the profile chart, --capture with tcpdump missing or not
+// permitted): the run did not happen, which must not read as "a path is unencrypted"; 4 the
+// probes could not decide.
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { testHelmPin } from '../../../kind/versions.ts';
 import {
+  BadInputError,
   buildScenario,
+  CouldNotRunError,
   MODES,
   PROFILE_NAMES,
   parseProfileList,
@@ -17,9 +20,11 @@ import {
 import { TcpdumpError } from '../capture/tcpdump.ts';
 import { HelmError } from '../chart/helm.ts';
 import { parseCli } from '../cli/args.ts';
+import { exitCodeFor } from '../cli/exit-codes.ts';
+import { reportError } from '../cli/main.ts';
 import type { CliIo } from '../probe/cli.ts';
 import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
-import { buildReport, type ProfileResult, reportOk } from '../report/types.ts';
+import { buildReport, type ProfileResult } from '../report/types.ts';
 import type { LabCaptureOptions } from './capture.ts';
 import { type HelmSource, labCertSpecs, labHelm } from './certs.ts';
 import { runLab } from './lab.ts';
@@ -50,8 +55,9 @@ profile's names, plus the real client of every path. Prints the report a cluster
   --timeout <ms>         deadline of every dial (default 3000)
   --help                 this text
 
-Exit codes: 0 every verdict passes, 1 a verdict fails, 2 bad input, or the lab cannot run (no helm
-to render the profile chart; --capture without tcpdump or without permission to capture).
+Exit codes: 0 every verdict holds, 1 a verdict fails, 2 bad input, 3 the lab cannot run (no helm
+to render the profile chart; --capture without tcpdump or without permission to capture),
+4 the probes could not decide.
 `;
 
 const OPTIONS = {
@@ -124,13 +130,13 @@ export function pcapFileFor(file: string, profile: string, several: boolean): st
   return join(dirname(file), `${basename(file, ext)}-${profile}${ext || '.pcap'}`);
 }
 
-function captureFailure(e: TcpdumpError): string {
+/** tcpdump could not capture: the run cannot happen (exit 3), with how to get the capability. */
+function captureFailure(e: TcpdumpError): CouldNotRunError {
   const hint =
     e.hint || 'check that tcpdump can capture on loopback: tcpdump -i lo -c 1 (as the user running the lab)';
-  const lines = [`error: --capture: ${e.message}`];
-  if (!e.message.includes(hint)) lines.push(`  ${hint}`);
-  lines.push('  (or run without --capture: the active probes do not need tcpdump)');
-  return `${lines.join('\n')}\n`;
+  const lines = e.message.includes(hint) ? [] : [hint];
+  lines.push('(or run without --capture: the active probes do not need tcpdump)');
+  return new CouldNotRunError(`--capture: ${e.message}`, lines.join('\n  '));
 }
 
 export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): Promise<number> {
@@ -167,15 +173,20 @@ export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): 
       helm = await labHelm(deps.helm);
       for (const s of list) await labCertSpecs(s, { helm });
     } catch (e) {
-      // helm ran and the chart refused the values: a chart problem, not a missing helm.
-      const hint =
-        e instanceof HelmError
-          ? 'the chart refused these values: check --features/--namespace, or run npm run chart-check'
-          : `fetch the pinned helm (npm run tools -- fetch helm) or put helm ${testHelmPin.helmVersion} on PATH`;
-      io.stderr(
-        `error: the lab issues its certificates from the profile chart (charts/direktiv-tls-profile) and cannot render it: ${(e as Error).message}\n  ${hint}\n`,
+      const what = `the lab issues its certificates from the profile chart (charts/direktiv-tls-profile) and cannot render it: ${(e as Error).message}`;
+      // helm ran and the chart refused the values (bad input), or there is no helm to run (3).
+      if (e instanceof HelmError) {
+        throw new BadInputError(
+          'charts/direktiv-tls-profile',
+          'values',
+          what,
+          'the chart refused these values: check --features/--namespace, or run npm run chart-check',
+        );
+      }
+      throw new CouldNotRunError(
+        what,
+        `fetch the pinned helm (npm run tools -- fetch helm) or put helm ${testHelmPin.helmVersion} on PATH`,
       );
-      return 2;
     }
     const results: ProfileResult[] = [];
     // One profile at a time: each lab is already parallel inside, and 2 cores are the norm.
@@ -195,16 +206,8 @@ export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): 
     if (files.json) writeFileSync(files.json, renderJson(report));
     if (files.junit) writeFileSync(files.junit, renderJunit(report));
     if (files.markdown) writeFileSync(files.markdown, renderMarkdown(report));
-    return reportOk(report) ? 0 : 1;
+    return exitCodeFor(report);
   } catch (e) {
-    if (e instanceof TcpdumpError) {
-      io.stderr(captureFailure(e));
-      return 2;
-    }
-    if (e instanceof UsageError) {
-      io.stderr(`error: ${e.message}\n  ${e.hint}\n  (see --help)\n`);
-      return 2;
-    }
-    throw e;
+    return reportError(e instanceof TcpdumpError ? captureFailure(e) : e, io.stderr);
   }
 }

@@ -21,6 +21,8 @@ export interface DockerInfo {
 
 const noDockerHint =
   'Start Docker, or use --dry-run to see the plan, or `npm run lab` to run the assertion suite without a cluster.';
+const installDocker =
+  'Install Docker Engine (https://docs.docker.com/engine/install/; Debian/Ubuntu: apt-get install docker.io) or Docker Desktop.';
 
 /** `docker info` as the harness needs it; throws a PreflightError when Docker cannot be used. */
 export async function checkDocker(runner: Runner): Promise<DockerInfo> {
@@ -29,7 +31,7 @@ export async function checkDocker(runner: Runner): Promise<DockerInfo> {
     throw new PreflightError(
       'docker',
       'Docker is not installed (no `docker` on PATH).',
-      `Install Docker. ${noDockerHint}`,
+      `${installDocker} ${noDockerHint}`,
     );
   }
   let raw: Record<string, unknown> = {};

@@ -1,11 +1,13 @@
-// `npm run probe`: one active probe of one server against an expectation. Exit 0 when the
-// expectation holds, 1 when it does not, 2 on bad input.
+// `npm run probe`: one active probe of one server against an expectation. Exit codes as every
+// command (scripts/lib/cli/exit-codes.ts): 0 holds, 1 does not, 2 bad input, 4 undecided.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { PathExpectation } from '../../../scenarios/index.ts';
 import { UsageError } from '../../../scenarios/index.ts';
 import { parseCli, parsePort } from '../cli/args.ts';
+import { exitCodeForStatuses, statusOf } from '../cli/exit-codes.ts';
+import { reportError } from '../cli/main.ts';
 import { foreignClientCertificate } from '../lab/pki.ts';
 import { probeTarget } from './probe.ts';
 import { parseAnchors } from './tls.ts';
@@ -37,7 +39,7 @@ Probes one server the way the harness probes a Direktiv path and says whether th
   --json                   print the evidence as JSON
   --help                   this text
 
-Exit codes: 0 expectation holds, 1 it does not, 2 bad input.
+Exit codes: 0 expectation holds, 1 it does not, 2 bad input, 4 the probe could not decide.
 `;
 
 const OPTIONS = {
@@ -197,12 +199,8 @@ export async function probeCli(argv: string[], io: CliIo): Promise<number> {
       lines.push(failed.length ? `RESULT: FAIL: ${failed.map((c) => c.reason).join('; ')}` : 'RESULT: PASS');
       io.stdout(`${lines.join('\n')}\n`);
     }
-    return failed.length ? 1 : 0;
+    return exitCodeForStatuses(ev.checks.map(statusOf));
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`error: ${e.message}\n  ${e.hint}\n  (see --help)\n`);
-      return 2;
-    }
-    throw e;
+    return reportError(e, io.stderr);
   }
 }

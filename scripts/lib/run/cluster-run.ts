@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { loadImageOverrides } from '../../../kind/images.ts';
 import { writeBundle } from '../bundle/index.ts';
 import type { E2eOptions } from '../cli/e2e-args.ts';
+import { EXIT, exitCodeFor } from '../cli/exit-codes.ts';
 import { collectDiagnostics } from '../k8s/diagnostics.ts';
 import { layout } from '../plan/layout.ts';
 import type { Plan, PlanStep } from '../plan/types.ts';
-import { checkDocker, clusterPaths, PreflightError, PreflightErrors } from '../preflight/index.ts';
+import { checkDocker, clusterPaths, PreflightErrors } from '../preflight/index.ts';
 import { execaRunner, type Runner } from '../tools/runner.ts';
 import type { RunContext } from './context.ts';
 import { type ExecStep, execute, installSignalHandlers } from './executor.ts';
@@ -59,16 +60,9 @@ export interface ClusterRunDeps {
 export async function runCluster(opts: E2eOptions, plan: Plan, deps: ClusterRunDeps = {}): Promise<number> {
   const runner = deps.runner ?? execaRunner;
   const print = deps.out ?? ((s: string) => process.stdout.write(s));
-  // Docker first: without it nothing below can run, and the user should learn that in a second.
-  try {
-    await checkDocker(runner);
-  } catch (e) {
-    if (e instanceof PreflightError) {
-      process.stderr.write(`error: ${e.message}\n  ${e.hint}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  // Docker first: without it nothing below can run, and the user should learn that in a second
+  // (a PreflightError: the run cannot start, exit 3).
+  await checkDocker(runner);
   const out = opts.output ?? defaultOutput(opts.clusterName);
   await deps.writeFiles?.();
   const ctx: RunContext = {
@@ -112,7 +106,21 @@ export async function runCluster(opts: E2eOptions, plan: Plan, deps: ClusterRunD
   for (const e of result.cleanupErrors) print(`teardown failed: ${e}\n`);
   print(`\nreports and files in ${out}\n`);
   if (result.kept) print(`cluster kept: kind delete cluster --name ${opts.clusterName} removes it\n`);
-  return result.ok && written.ok ? 0 : 1;
+  return runExitCode(result, written.report);
+}
+
+/**
+ * The run's exit code: the first failed step's, when its error says the run could not start or
+ * finish (3) or had bad input (2); a failed teardown is a failure (1); else the verdicts' code.
+ */
+export function runExitCode(
+  result: { records: readonly StepRecord[]; cleanupErrors: readonly string[] },
+  report: Parameters<typeof exitCodeFor>[0],
+): number {
+  const failed = result.records.find((r) => r.status === 'failed' && r.id !== 'cleanup');
+  if (failed?.exitCode !== undefined && failed.exitCode !== EXIT.FAILED) return failed.exitCode;
+  if (failed || result.cleanupErrors.length) return EXIT.FAILED;
+  return exitCodeFor(report);
 }
 
 /** On failure: diagnostics of everything the run touched, then the reproduction bundle. */

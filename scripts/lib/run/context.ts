@@ -1,7 +1,7 @@
 // What the steps of one real run share: options, output folder, tools, the cluster's own paths and
 // client, and the evidence gathered per scenario. Steps fill it in order; reports read it.
 import type { ImageOverrides } from '../../../kind/images.ts';
-import type { Scenario } from '../../../scenarios/index.ts';
+import { CouldNotRunError, type Scenario } from '../../../scenarios/index.ts';
 import type { E2eOptions } from '../cli/e2e-args.ts';
 import type { KubeClient } from '../k8s/client.ts';
 import { kubeEnv } from '../preflight/cluster.ts';
@@ -47,6 +47,12 @@ export async function runTool(
   timeoutMs = 600_000,
 ): Promise<string> {
   const r = await ctx.runner(bin, args, { timeoutMs, env: kubeEnv(ctx.paths) });
+  if (r.notFound) {
+    throw new CouldNotRunError(
+      `${bin} is not installed (not found)`,
+      'npm run tools -- fetch (kind, helm, kubectl)',
+    );
+  }
   if (r.exitCode !== 0) {
     throw new Error(
       `${showCommand(bin, args)} failed (exit ${r.exitCode}): ${firstLines(r.stderr || r.stdout, 6)}`,

@@ -1,6 +1,7 @@
 // Runs a plan's steps in order with try / diagnostics-on-failure / cleanup-in-reverse semantics
 // (as Chainsaw does). Steps register cleanups for what they create; Ctrl-C aborts the running
 // step and still runs the cleanups; a cleanup error fails the run (a green run never hides one).
+import { EXIT, exitCodeOfError } from '../cli/exit-codes.ts';
 import type { Progress } from './progress.ts';
 import type { StepRecord } from './types.ts';
 
@@ -81,6 +82,8 @@ export async function execute(steps: readonly ExecStep[], opts: ExecOptions): Pr
     } catch (e) {
       rec.status = 'failed';
       rec.error = ac.signal.aborted ? `interrupted: ${(e as Error).message}` : (e as Error).message;
+      // An interrupted run could not finish; otherwise the error's class says what it means.
+      rec.exitCode = ac.signal.aborted ? EXIT.COULD_NOT_RUN : exitCodeOfError(e);
     }
     rec.durationMs = Date.now() - started;
     records.push(rec);

@@ -14,7 +14,7 @@ import {
 } from '../../../kind/images.ts';
 import { certManagerPin, direktivPin, pinsHash } from '../../../kind/versions.ts';
 import { direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
-import type { Scenario } from '../../../scenarios/index.ts';
+import { CouldNotRunError, type Scenario } from '../../../scenarios/index.ts';
 import { helmTemplate } from '../chart/helm.ts';
 import { PROFILE_CHART_DIR, PROFILE_RELEASE, profileChartValues } from '../chart/render.ts';
 import { fetchDirektivChart } from '../chart-check/fetch.ts';
@@ -263,10 +263,17 @@ export const installActions: Record<string, Action> = {
   async 'cert-manager.install'(ctx, _step, s) {
     const res = await fetch(certManagerPin.manifestUrl, { signal: AbortSignal.timeout(120_000) }).catch(
       (e: Error) => {
-        throw new Error(`cannot download ${certManagerPin.manifestUrl}: ${e.message}`);
+        throw new CouldNotRunError(
+          `cannot download ${certManagerPin.manifestUrl}: ${e.message}`,
+          'check the network connection (a proxy needs NODE_USE_ENV_PROXY=1)',
+        );
       },
     );
-    if (!res.ok) throw new Error(`cannot download ${certManagerPin.manifestUrl}: HTTP ${res.status}`);
+    if (!res.ok)
+      throw new CouldNotRunError(
+        `cannot download ${certManagerPin.manifestUrl}: HTTP ${res.status}`,
+        'check the network connection and that the pinned release still exists (kind/versions.ts)',
+      );
     const text = rewriteImages(await res.text(), ctx.overrides, ['manifest-rewrite']);
     const objects = parseAllDocuments(text)
       .map((d) => d.toJS() as KubeObject | null)
@@ -447,10 +454,13 @@ export const installActions: Record<string, Action> = {
   },
 };
 
-/** Preflight errors carry a hint: fold it into the message the progress shows. */
+/**
+ * Preflight errors carry a hint: fold it into the message the progress shows. The class stays
+ * "could not run", so the run exits 3, not 1.
+ */
 function asPlain(e: unknown): Error {
-  if (e instanceof PreflightErrors) return new Error(e.describe());
-  if (e instanceof PreflightError) return new Error(`${e.message}\n  → ${e.hint}`);
+  if (e instanceof PreflightErrors) return new CouldNotRunError(e.describe(), '');
+  if (e instanceof PreflightError) return new CouldNotRunError(`${e.message}\n  → ${e.hint}`, '');
   return e as Error;
 }
 

@@ -7,4 +7,6 @@ export interface StepRecord {
   startedAt: string;
   durationMs: number;
   error?: string;
+  /** The exit code the step's error means (scripts/lib/cli/exit-codes.ts), when it failed. */
+  exitCode?: number;
 }

@@ -17,11 +17,12 @@ import {
   type ToolPin,
   toolPins,
 } from '../../../kind/versions.ts';
-import { HintedError } from '../../../scenarios/errors.ts';
+import { CouldNotRunError } from '../../../scenarios/errors.ts';
 import { publish, removeQuietly, scratchDirFor, sha256File, toolsCacheDir } from './fsutil.ts';
 import { execaRunner, firstLines, type Runner } from './runner.ts';
 
-export class ToolError extends HintedError {}
+/** A tool could not be found, downloaded or verified: the run cannot start (exit 3). */
+export class ToolError extends CouldNotRunError {}
 
 export interface ToolOptions {
   readonly platform?: Platform;
