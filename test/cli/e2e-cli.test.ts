@@ -21,8 +21,8 @@ async function e2e(args: string[], env: Record<string, string> = {}) {
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    const err = e as { code: number; signal?: string; stdout: string; stderr: string };
+    return { code: err.code, signal: err.signal, stdout: err.stdout, stderr: err.stderr };
   }
 }
 
@@ -40,7 +40,11 @@ test('dry run with --output: the plan on stdout, every file it names on disk, no
     // Only node on PATH: no docker, whatever this machine has installed.
     e2e(['--profile', 'plain', '--output', noDockerOut], { PATH: dirname(process.execPath) }),
   ]);
-  assert.is(noDocker.code, 3, noDocker.stderr);
+  assert.is(
+    noDocker.code,
+    3,
+    `${noDocker.code} ${(noDocker as { signal?: string }).signal ?? ''}: ${noDocker.stderr}`,
+  );
   assert.match(noDocker.stderr, 'Docker is not installed');
   assert.match(noDocker.stderr, 'https://docs.docker.com/engine/install/');
   assert.not.match(noDocker.stderr, /\bat .*\.ts:\d+/, 'no stack trace');
