@@ -1,5 +1,6 @@
 // Connections that are plaintext in every profile: Direktiv v0.4.x has no setting for them.
 // Reports list and count them; they are never silently dropped.
+import type { TopologyNode } from './topology.ts';
 
 export interface Exemption {
   id: string;
@@ -7,6 +8,8 @@ export interface Exemption {
   server: string;
   port: number | null;
   reason: string;
+  /** The connections it stands for, client to server, as the topology diagram draws them. */
+  hops: Array<{ from: TopologyNode; to: TopologyNode; port: number }>;
 }
 
 export const EXEMPTIONS: readonly Exemption[] = [
@@ -16,6 +19,11 @@ export const EXEMPTIONS: readonly Exemption[] = [
     server: 'direktiv-support (Postgres)',
     port: 5432,
     reason: 'the chart DSNs use sslmode=disable for the bundled support database',
+    hops: [
+      { from: 'engine', to: 'postgres', port: 5432 },
+      { from: 'secrets', to: 'postgres', port: 5432 },
+      { from: 'sidecar', to: 'postgres', port: 5432 },
+    ],
   },
   {
     id: 'fluentbit->postgres',
@@ -23,6 +31,7 @@ export const EXEMPTIONS: readonly Exemption[] = [
     server: 'direktiv-support (Postgres)',
     port: 5432,
     reason: 'fluentbit writes logs to the same plaintext support database',
+    hops: [{ from: 'fluent-bit', to: 'postgres', port: 5432 }],
   },
   {
     id: 'envoy-internal->knative',
@@ -30,6 +39,11 @@ export const EXEMPTIONS: readonly Exemption[] = [
     server: 'Knative activator / queue-proxy / Direktiv sidecar',
     port: 8012,
     reason: 'Knative Serving 0.25 has no internal encryption: TLS ends at the internal Envoy',
+    hops: [
+      { from: 'envoy-internal', to: 'activator', port: 8012 },
+      { from: 'activator', to: 'queue-proxy', port: 8012 },
+      { from: 'queue-proxy', to: 'sidecar', port: 8890 },
+    ],
   },
   {
     id: 'engine->secrets',
@@ -37,6 +51,7 @@ export const EXEMPTIONS: readonly Exemption[] = [
     server: 'secrets server in the engine pod',
     port: 2610,
     reason: 'listens on 127.0.0.1 inside the engine pod and never leaves it; always plaintext',
+    hops: [{ from: 'engine', to: 'secrets', port: 2610 }],
   },
   {
     id: 'prometheus->metrics',
@@ -44,6 +59,7 @@ export const EXEMPTIONS: readonly Exemption[] = [
     server: 'engine metrics and other scrape targets',
     port: 2112,
     reason: 'Prometheus scrapes are plain HTTP; the chart has no TLS setting for them',
+    hops: [{ from: 'prometheus', to: 'engine', port: 2112 }],
   },
 ];
 

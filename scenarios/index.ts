@@ -8,3 +8,4 @@ export * from './features.ts';
 export * from './paths.ts';
 export * from './profiles.ts';
 export * from './scenario.ts';
+export * from './topology.ts';
