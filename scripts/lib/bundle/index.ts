@@ -12,6 +12,7 @@ import { direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values
 import type { Scenario } from '../../../scenarios/index.ts';
 import { UsageError } from '../../../scenarios/index.ts';
 import { type E2eOptions, parseE2eArgs } from '../cli/e2e-args.ts';
+import { REPORT_FORMATS } from '../cli/output-options.ts';
 import { pinnedDirektivImages } from '../plan/artifacts.ts';
 import { layout, scenarioDir } from '../plan/layout.ts';
 import { renderPlan } from '../plan/render.ts';
@@ -42,6 +43,7 @@ export type BundleOptions = Pick<
   | 'json'
   | 'junit'
   | 'markdown'
+  | 'html'
 >;
 
 export interface BundleInput {
@@ -183,7 +185,7 @@ export function replayArgv(o: BundleOptions, extra: { chartPath?: string; cwd: s
     const out = `${o.output}-replay`;
     a.push('--output', rel(extra.cwd, out));
     // A report inside the old output lands at the same place inside the new one.
-    for (const flag of ['json', 'junit', 'markdown'] as const) {
+    for (const flag of REPORT_FORMATS) {
       const f = o[flag];
       if (!f) continue;
       const r = relative(o.output, f);
@@ -191,7 +193,7 @@ export function replayArgv(o: BundleOptions, extra: { chartPath?: string; cwd: s
       a.push(`--${flag}`, rel(extra.cwd, moved));
     }
   } else {
-    for (const flag of ['json', 'junit', 'markdown'] as const) {
+    for (const flag of REPORT_FORMATS) {
       const f = o[flag];
       if (f) a.push(`--${flag}`, rel(extra.cwd, f.replace(/(\.[a-z]+)?$/, '-replay$1')));
     }

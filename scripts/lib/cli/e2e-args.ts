@@ -4,6 +4,7 @@ import { UsageError } from '../../../scenarios/errors.ts';
 import { buildScenario, type Scenario } from '../../../scenarios/index.ts';
 import { PROFILES, parseProfileList } from '../../../scenarios/profiles.ts';
 import { parseCli, parsePort } from './args.ts';
+import { REPORT_OUTPUT_OPTIONS } from './output-options.ts';
 
 export const E2E_OPTIONS = {
   profile: { type: 'string' },
@@ -27,9 +28,7 @@ export const E2E_OPTIONS = {
   'isolated-image': { type: 'string' },
   'no-capture': { type: 'boolean' },
   'allow-legacy-tls': { type: 'boolean' },
-  json: { type: 'string' },
-  junit: { type: 'string' },
-  markdown: { type: 'string' },
+  ...REPORT_OUTPUT_OPTIONS,
   replay: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -54,6 +53,8 @@ export interface E2eOptions {
   json: string | null;
   junit: string | null;
   markdown: string | null;
+  /** The self-contained HTML report (default: report.html inside --output). */
+  html: string | null;
   replay: string | null;
   help: boolean;
   /** The flags as given, for the reproduction bundle's replay command. */
@@ -83,6 +84,7 @@ export function parseE2eArgs(argv: string[]): E2eOptions {
     json: v.json ? resolve(v.json) : null,
     junit: v.junit ? resolve(v.junit) : null,
     markdown: v.markdown ? resolve(v.markdown) : null,
+    html: v.html ? resolve(v.html) : null,
     replay: v.replay ? resolve(v.replay) : null,
     help: Boolean(v.help),
     argv,

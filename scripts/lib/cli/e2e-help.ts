@@ -45,7 +45,8 @@ Direktiv source:
   --isolated-image <img>    image of the pod (isolated) traffic function: has /bin/sh
 
 Reports:
-  --json <file>  --junit <file>  --markdown <file>   (default: inside --output)
+  --json <file>  --junit <file>  --markdown <file>  --html <file>   (default: inside --output;
+                            the HTML draws each profile's topology coloured by verdict)
 
 Exit codes: 0 all verdicts hold, 1 a verdict or step failed (or teardown failed), 2 bad input,
 3 the run could not start or finish (Docker, a tool or a port; named with how to get it),

@@ -4,8 +4,7 @@
 // cannot run (no helm to render the profile chart, --capture with tcpdump missing or not
 // permitted): the run did not happen, which must not read as "a path is unencrypted"; 4 the
 // probes could not decide.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { testHelmPin } from '../../../kind/versions.ts';
 import {
   BadInputError,
@@ -22,8 +21,15 @@ import { HelmError } from '../chart/helm.ts';
 import { parseCli } from '../cli/args.ts';
 import { exitCodeFor } from '../cli/exit-codes.ts';
 import { reportError } from '../cli/main.ts';
+import {
+  outputFile,
+  REPORT_OUTPUT_HELP,
+  REPORT_OUTPUT_OPTIONS,
+  reportOutputs,
+  writeReportOutputs,
+} from '../cli/output-options.ts';
 import type { CliIo } from '../probe/cli.ts';
-import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
+import { renderTerminal } from '../report/render.ts';
 import { buildReport, type ProfileResult } from '../report/types.ts';
 import type { LabCaptureOptions } from './capture.ts';
 import { type HelmSource, labCertSpecs, labHelm } from './certs.ts';
@@ -43,10 +49,7 @@ profile's names, plus the real client of every path. Prints the report a cluster
   --strict               internal Envoy port 80 only redirects (needs the services feature)
   --mutate <flaw>[@path] plant one flaw on one path (one profile only); flaws:
                          ${MUTATION_NAMES.join(', ')}
-  --json <file>          write the JSON report (every piece of evidence)
-  --junit <file>         write JUnit XML (one test case per profile x path)
-  --markdown <file>      write a Markdown summary (for a CI job summary)
-  --capture              also record the real clients' traffic with tcpdump on loopback, classify
+${REPORT_OUTPUT_HELP}  --capture              also record the real clients' traffic with tcpdump on loopback, classify
                          every flow and judge it per path (passive evidence, in the same report;
                          the probes run after the capture stops). Needs tcpdump, and root or
                          CAP_NET_RAW+CAP_NET_ADMIN on Linux
@@ -67,27 +70,12 @@ const OPTIONS = {
   namespace: { type: 'string' },
   strict: { type: 'boolean' },
   mutate: { type: 'string' },
-  json: { type: 'string' },
-  junit: { type: 'string' },
-  markdown: { type: 'string' },
+  ...REPORT_OUTPUT_OPTIONS,
   capture: { type: 'boolean' },
   pcap: { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
-
-function outputFile(flag: string, file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
-  const full = resolve(file);
-  const dir = dirname(full);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError(`--${flag}: folder ${dir} does not exist`, 'create it first, or write elsewhere');
-  }
-  if (existsSync(full) && statSync(full).isDirectory()) {
-    throw new UsageError(`--${flag}: ${full} is a folder`, 'give a file name');
-  }
-  return full;
-}
 
 function scenarios(values: {
   profile?: string;
@@ -152,12 +140,8 @@ export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): 
     }
     // Validate the mutation before any server starts.
     if (values.mutate) resolveMutation(values.mutate, list[0]!);
-    const files = {
-      json: outputFile('json', values.json),
-      junit: outputFile('junit', values.junit),
-      markdown: outputFile('markdown', values.markdown),
-      pcap: outputFile('pcap', values.pcap),
-    };
+    const reports = reportOutputs(values);
+    const files = { pcap: outputFile('pcap', values.pcap) };
     const capture = values.capture || files.pcap !== undefined;
     const timeoutMs = values.timeout ? Number(values.timeout) : undefined;
     if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000)) {
@@ -203,9 +187,7 @@ export async function labCli(argv: string[], io: CliIo, deps: LabCliDeps = {}): 
     }
     const report = buildReport(results);
     io.stdout(renderTerminal(report));
-    if (files.json) writeFileSync(files.json, renderJson(report));
-    if (files.junit) writeFileSync(files.junit, renderJunit(report));
-    if (files.markdown) writeFileSync(files.markdown, renderMarkdown(report));
+    await writeReportOutputs(report, reports);
     return exitCodeFor(report);
   } catch (e) {
     return reportError(e instanceof TcpdumpError ? captureFailure(e) : e, io.stderr);

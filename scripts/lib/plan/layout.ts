@@ -22,6 +22,7 @@ export const layout = {
   reportJson: 'report.json',
   reportJunit: 'junit.xml',
   reportMarkdown: 'summary.md',
+  reportHtml: 'report.html',
   diagnostics: 'diagnostics',
   repro: 'repro',
 } as const;

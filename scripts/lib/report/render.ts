@@ -5,6 +5,10 @@
 import { PATH_IDS } from '../../../scenarios/index.ts';
 import type { FlowSummary } from '../evidence/types.ts';
 import type { PathVerdict } from '../verdict/verdict.ts';
+import { ARROW_CLASSES, ARROW_STYLES } from './arrow-style.ts';
+import { buildDiagram } from './diagram.ts';
+import { errataOnPaths } from './errata-paths.ts';
+import { renderMermaid } from './mermaid.ts';
 import type { ProfileResult, RunReport } from './types.ts';
 
 const SYMBOL = { pass: '✓', warn: '!', fail: '✗' } as const;
@@ -245,6 +249,44 @@ function mdEscape(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\n/g, ' ');
 }
 
+/** Colour words for the Mermaid legend (Markdown cannot show a swatch). */
+const COLOUR_WORD: Record<string, string> = {
+  mtls: 'dark green',
+  tls: 'green',
+  plain: 'grey',
+  warn: 'amber',
+  fail: 'red',
+  inconclusive: 'purple dashed',
+  unchecked: 'grey dotted',
+  exempt: 'light grey dashed',
+};
+
+/** Each profile's topology as a Mermaid chart (open when it failed or is the only one). */
+function topologyMarkdown(rs: readonly ProfileResult[]): string[] {
+  const out = [
+    '',
+    '#### Topology',
+    '',
+    ARROW_CLASSES.map((c) => `${COLOUR_WORD[c]}: ${ARROW_STYLES[c].legend}`).join(' · '),
+  ];
+  for (const r of rs) {
+    const errata = errataOnPaths(r);
+    const diagram = buildDiagram(r, errata?.byPath);
+    const open = rs.length === 1 || r.verdicts.some((v) => v.status === 'fail') ? ' open' : '';
+    out.push(
+      '',
+      `<details${open}><summary>${mdEscape(columnName(r))}: arrows coloured by verdict</summary>`,
+      '',
+      '```mermaid',
+      renderMermaid(diagram),
+      '```',
+      '',
+      '</details>',
+    );
+  }
+  return out;
+}
+
 export function renderMarkdown(report: RunReport): string {
   const rs = report.results;
   const s = report.summary;
@@ -273,6 +315,7 @@ export function renderMarkdown(report: RunReport): string {
     '',
     '✅ pass · ⚠️ pass with a warning · ❌ fail · cell = state seen on the wire, (want X) = expected',
   );
+  out.push(...topologyMarkdown(rs));
   const failures = rs.flatMap((r) => r.verdicts.filter((v) => v.status === 'fail').map((v) => ({ r, v })));
   if (failures.length) {
     out.push('', '#### Failures', '');

@@ -1,12 +1,13 @@
 // The report of a real run: the same verdicts and formats as the lab (profileResult, renderers),
 // plus the step timings, the traffic record, and for as-documented runs where the page broke.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { direktivValues } from '../../../scenarios/direktiv-values.ts';
 import { PATH_IDS, type PathId } from '../../../scenarios/index.ts';
+import { writeReportOutputs } from '../cli/output-options.ts';
 import { docsCheck, docsCheckMarkdown, docsPathResults, type FailedStep } from '../docs-check/index.ts';
 import { layout } from '../plan/layout.ts';
-import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
+import { renderTerminal } from '../report/render.ts';
 import { profileResult } from '../report/result.ts';
 import { buildReport, type ProfileResult, type RunReport, reportOk } from '../report/types.ts';
 import type { PathEvidence } from '../verdict/verdict.ts';
@@ -73,24 +74,22 @@ export async function writeReports(ctx: RunContext, records: readonly StepRecord
     });
     docs += docsCheckMarkdown(outcomes);
   }
-  const json = JSON.parse(renderJson(report)) as Record<string, unknown>;
-  json.steps = records;
-  json.traffic = Object.fromEntries(
-    [...ctx.scenarios.values()].map((r) => [r.scenario.name, r.traffic ?? null]),
+  const extras = {
+    steps: records,
+    traffic: Object.fromEntries([...ctx.scenarios.values()].map((r) => [r.scenario.name, r.traffic ?? null])),
+  };
+  await writeReportOutputs(
+    report,
+    {
+      json: ctx.opts.json ?? join(ctx.out, layout.reportJson),
+      junit: ctx.opts.junit ?? join(ctx.out, layout.reportJunit),
+      markdown: ctx.opts.markdown ?? join(ctx.out, layout.reportMarkdown),
+      html: ctx.opts.html ?? join(ctx.out, layout.reportHtml),
+    },
+    { json: extras, ...(docs ? { markdownSuffix: docs } : {}) },
   );
-  const files: [string, string][] = [
-    [ctx.opts.json ?? join(ctx.out, layout.reportJson), `${JSON.stringify(json, null, 2)}\n`],
-    [ctx.opts.junit ?? join(ctx.out, layout.reportJunit), renderJunit(report)],
-    [
-      ctx.opts.markdown ?? join(ctx.out, layout.reportMarkdown),
-      renderMarkdown(report) + (docs ? `\n${docs}` : ''),
-    ],
-  ];
   const text = renderTerminal(report);
-  files.push([join(ctx.out, layout.reportText), text]);
-  for (const [file, body] of files) {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, body);
-  }
+  await mkdir(ctx.out, { recursive: true });
+  await writeFile(join(ctx.out, layout.reportText), text);
   return { report, ok: reportOk(report), text, docs };
 }

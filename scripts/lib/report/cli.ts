@@ -1,0 +1,70 @@
+// `npm run report -- <run.json> --html <file>`: draws a saved JSON report (from e2e, lab or
+// control-plane --json) in the other forms, without running anything again. Exit 0 when the
+// report's verdicts hold, 1 when one fails, 2 on bad input (a malformed report: one line naming
+// the file and the problem).
+
+import { UsageError } from '../../../scenarios/errors.ts';
+import { parseCli } from '../cli/args.ts';
+import {
+  REPORT_OUTPUT_HELP,
+  REPORT_OUTPUT_OPTIONS,
+  reportOutputs,
+  writeReportOutputs,
+} from '../cli/output-options.ts';
+import type { CliIo } from '../probe/cli.ts';
+import { ReportFileError, readReport } from './load.ts';
+import { renderTerminal } from './render.ts';
+import { reportOk } from './types.ts';
+
+export const REPORT_HELP = `Usage: npm run report -- <run.json> [--html <file>] [--markdown <file>] [--junit <file>] [--json <file>]
+
+Draws a saved JSON run report (e2e, lab or control-plane --json) again: prints the terminal
+report and writes the forms asked for. Nothing runs again.
+
+${REPORT_OUTPUT_HELP}  --quiet                do not print the terminal report
+  --help                 this text
+
+Exit codes: 0 the report's verdicts hold, 1 a verdict fails, 2 bad input (a missing or malformed
+report file: one line naming the file and the problem).
+`;
+
+const OPTIONS = { ...REPORT_OUTPUT_OPTIONS, quiet: { type: 'boolean' }, help: { type: 'boolean' } } as const;
+
+export async function reportCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await draw(argv, io);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`error: ${e.message}\n  ${e.hint}\n  (see --help)\n`);
+    return 2;
+  }
+}
+
+async function draw(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCli(argv, OPTIONS, true);
+  if (values.help) {
+    io.stdout(REPORT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length
+        ? `one report at a time (got ${positionals.length} files)`
+        : 'missing the report file',
+      'npm run report -- out/report.json --html out/report.html',
+    );
+  }
+  const file = positionals[0]!;
+  const outputs = reportOutputs(values);
+  let report: ReturnType<typeof readReport>;
+  try {
+    report = readReport(file);
+  } catch (e) {
+    if (!(e instanceof ReportFileError)) throw e;
+    io.stderr(`error: ${file}: ${e.message}\n`);
+    return 2;
+  }
+  if (!values.quiet) io.stdout(renderTerminal(report));
+  for (const f of await writeReportOutputs(report, outputs)) io.stderr(`wrote ${f}\n`);
+  return reportOk(report) ? 0 : 1;
+}
