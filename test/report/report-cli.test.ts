@@ -22,11 +22,11 @@ async function run(argv: string[]) {
 test('malformed reports exit 2 with one line naming the file and the problem', async () => {
   const cases: Array<[string, string, RegExp]> = [
     ['not-json.json', '{"tool":', /not-json\.json: is not JSON \(/],
-    ['other.json', '{"hello":1}', /other\.json: the top level has no tool: 'direktiv-tls-e2e'/],
+    ['other.json', '{"hello":1}', /other\.json: has no tool: 'direktiv-tls-e2e'/],
     [
       'no-results.json',
       '{"tool":"direktiv-tls-e2e","results":[]}',
-      /no-results\.json: the top level has no results/,
+      /no-results\.json: has no results — give a report\.json/,
     ],
   ];
   const good = JSON.parse(renderJson(buildReport([(await profileMatrix())[0]!])));
@@ -34,7 +34,7 @@ test('malformed reports exit 2 with one line naming the file and the problem', a
   cases.push([
     'verdict.json',
     JSON.stringify(good),
-    /verdict\.json: results\[0\]\.verdicts\[3\] has no expected\.state/,
+    /verdict\.json: results\[0\]\.verdicts\[3\]: has no expected\.state/,
   ]);
   for (const [name, body, want] of cases) {
     const f = join(dir, name);
@@ -47,7 +47,7 @@ test('malformed reports exit 2 with one line naming the file and the problem', a
   }
   const missing = await run([join(dir, 'missing.json')]);
   assert.is(missing.code, 2);
-  assert.match(missing.err, /missing\.json: does not exist\n$/);
+  assert.match(missing.err, /^error: \S+missing\.json: does not exist — [^\n]+\n$/);
   assert.throws(
     () => parseReport('[]'),
     (e: unknown) => e instanceof ReportFileError,

@@ -5,6 +5,8 @@
 
 import { UsageError } from '../../../scenarios/errors.ts';
 import { parseCli } from '../cli/args.ts';
+import { exitCodeFor } from '../cli/exit-codes.ts';
+import { reportError } from '../cli/main.ts';
 import {
   REPORT_OUTPUT_HELP,
   REPORT_OUTPUT_OPTIONS,
@@ -12,9 +14,8 @@ import {
   writeReportOutputs,
 } from '../cli/output-options.ts';
 import type { CliIo } from '../probe/cli.ts';
-import { ReportFileError, readReport } from './load.ts';
+import { readReport } from './load.ts';
 import { renderTerminal } from './render.ts';
-import { reportOk } from './types.ts';
 
 export const REPORT_HELP = `Usage: npm run report -- <run.json> [--html <file>] [--markdown <file>] [--junit <file>] [--json <file>]
 
@@ -25,7 +26,7 @@ ${REPORT_OUTPUT_HELP}  --quiet                do not print the terminal report
   --help                 this text
 
 Exit codes: 0 the report's verdicts hold, 1 a verdict fails, 2 bad input (a missing or malformed
-report file: one line naming the file and the problem).
+report file: one line naming the file and the problem), 4 a verdict is inconclusive.
 `;
 
 const OPTIONS = { ...REPORT_OUTPUT_OPTIONS, quiet: { type: 'boolean' }, help: { type: 'boolean' } } as const;
@@ -34,9 +35,7 @@ export async function reportCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await draw(argv, io);
   } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.stderr(`error: ${e.message}\n  ${e.hint}\n  (see --help)\n`);
-    return 2;
+    return reportError(e, io.stderr);
   }
 }
 
@@ -56,15 +55,8 @@ async function draw(argv: string[], io: CliIo): Promise<number> {
   }
   const file = positionals[0]!;
   const outputs = reportOutputs(values);
-  let report: ReturnType<typeof readReport>;
-  try {
-    report = readReport(file);
-  } catch (e) {
-    if (!(e instanceof ReportFileError)) throw e;
-    io.stderr(`error: ${file}: ${e.message}\n`);
-    return 2;
-  }
+  const report = readReport(file);
   if (!values.quiet) io.stdout(renderTerminal(report));
   for (const f of await writeReportOutputs(report, outputs)) io.stderr(`wrote ${f}\n`);
-  return reportOk(report) ? 0 : 1;
+  return exitCodeFor(report);
 }

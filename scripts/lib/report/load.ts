@@ -2,15 +2,26 @@
 // shape the renderers read, and names the first thing wrong in one line: a malformed file is bad
 // input (exit 2), never a half-drawn picture.
 import { readFileSync } from 'node:fs';
+import { BadInputError } from '../../../scenarios/errors.ts';
 import type { HtmlReport } from './html.ts';
 
-export class ReportFileError extends Error {}
+const HINT = 'give a report.json written by e2e, lab or control-plane --json';
+
+/** What is wrong with a report file: the field (empty for the whole file) and the problem. */
+export class ReportFileError extends Error {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(field ? `${field} ${problem}` : problem);
+  }
+}
 
 type Json = Record<string, unknown>;
 const isObj = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function need(cond: boolean, where: string, what: string): void {
-  if (!cond) throw new ReportFileError(`${where} ${what}`);
+  if (!cond) throw new ReportFileError(where, what);
 }
 
 function checkVerdict(v: unknown, where: string): void {
@@ -43,30 +54,35 @@ export function parseReport(text: string): HtmlReport {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new ReportFileError(`is not JSON (${(e as Error).message})`);
+    throw new ReportFileError('', `is not JSON (${(e as Error).message})`);
   }
-  need(isObj(data), 'the top level', 'is not an object');
+  need(isObj(data), '', 'is not an object');
   const o = data as Json;
-  need(o.tool === 'direktiv-tls-e2e', 'the top level', "has no tool: 'direktiv-tls-e2e' (not a run report)");
-  need(Array.isArray(o.results) && o.results.length > 0, 'the top level', 'has no results');
+  need(o.tool === 'direktiv-tls-e2e', '', "has no tool: 'direktiv-tls-e2e' (not a run report)");
+  need(Array.isArray(o.results) && o.results.length > 0, '', 'has no results');
   for (const [i, r] of (o.results as unknown[]).entries()) checkResult(r, `results[${i}]`);
-  need(isObj(o.summary), 'the top level', 'has no summary');
+  need(isObj(o.summary), '', 'has no summary');
   for (const k of ['profiles', 'paths', 'pass', 'warn', 'fail', 'exempt'])
     need(typeof (o.summary as Json)[k] === 'number', 'summary', `has no ${k} count`);
-  need(typeof o.generatedAt === 'string', 'the top level', 'has no generatedAt');
-  if (o.steps !== undefined) need(Array.isArray(o.steps), 'the top level', 'has steps that are not a list');
+  need(typeof o.generatedAt === 'string', '', 'has no generatedAt');
+  if (o.steps !== undefined) need(Array.isArray(o.steps), '', 'has steps that are not a list');
   return data as HtmlReport;
 }
 
+/** The report in `file`; a missing or malformed file is bad input (exit 2) naming file and field. */
 export function readReport(file: string): HtmlReport {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ReportFileError(
-      code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (e as Error).message})`,
-    );
+    const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (e as Error).message})`;
+    throw new BadInputError(file, undefined, problem, HINT);
   }
-  return parseReport(text);
+  try {
+    return parseReport(text);
+  } catch (e) {
+    if (!(e instanceof ReportFileError)) throw e;
+    throw new BadInputError(file, e.field || undefined, e.problem, HINT);
+  }
 }
