@@ -150,9 +150,10 @@ export function pathEvidenceHtml(v: VerdictJson | undefined, pathId: string, err
   }
   if (v.warnings?.length)
     out.push(`<ul class="warnings">${v.warnings.map((w) => li(`! ${esc(w)}`)).join('')}</ul>`);
-  if (v.judgements?.length) {
+  // One kind of evidence: its judgement is the reason above; several: each kind's own word.
+  if ((v.judgements?.length ?? 0) > 1) {
     out.push(
-      `<h4>Judgements</h4><ul>${v.judgements.map((j) => li(`${ok(j.ok)} ${esc(j.kind)}: ${esc(j.reason)}`)).join('')}</ul>`,
+      `<h4>Judgements</h4><ul>${v.judgements!.map((j) => li(`${ok(j.ok)} ${esc(j.kind)}: ${esc(j.reason)}`)).join('')}</ul>`,
     );
   }
   const a = v.evidence?.active;

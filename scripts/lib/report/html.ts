@@ -39,13 +39,13 @@ table{border-collapse:collapse}
 .heat td.cell a:hover,.heat td.cell a:focus{text-decoration:underline}
 .profile{border-top:1px solid var(--line)}
 .diagram svg{display:block;max-width:100%;height:auto;margin:0 auto}
-.evidence{display:none;position:fixed;right:12px;bottom:12px;width:min(460px,calc(100vw - 24px));max-height:min(560px,calc(100vh - 24px));overflow:auto;border:1px solid #8c959f;border-radius:8px;padding:10px 12px;background:#fffffff2;box-shadow:0 8px 24px #1f232833;font-size:12.5px;pointer-events:none;z-index:2}
-.profile:has(.edge:hover,.edge:focus,.edge:target,.ev:target) .evidence{display:block}
-.profile:has(.edge:target,.ev:target) .evidence{pointer-events:auto}
-.evidence .close{float:right;text-decoration:none;font-size:16px;color:var(--muted)}
+/* Each arrow's evidence is a panel docked on the side of the screen away from the arrow. */
+.ev{display:none;position:fixed;bottom:12px;width:min(440px,calc(100vw - 24px));max-height:min(600px,calc(100vh - 24px));overflow:auto;border:1px solid #8c959f;border-radius:8px;padding:10px 12px;background:#fffffff5;box-shadow:0 8px 24px #1f232833;font-size:12.5px;pointer-events:none;z-index:2}
+.ev.dock-right{right:12px}.ev.dock-left{left:12px}
+.profile:has(.edge:target) .ev,.ev:target{pointer-events:auto}
+.ev .close{float:right;text-decoration:none;font-size:16px;color:var(--muted)}
 .hint{margin:4px 0}
-.evidence ul{margin:2px 0 6px;padding-left:18px}.evidence li{margin:1px 0;word-break:break-word}
-.ev{display:none}
+.ev ul{margin:2px 0 6px;padding-left:18px}.ev li{margin:1px 0;word-break:break-word}
 .ev .reason{font-family:ui-monospace,monospace;font-size:12px;word-break:break-word}
 .ev .erratum{background:#fff8c5;border:1px solid #d4a72c;padding:4px 6px;border-radius:4px}
 b.ok{color:#1a7f37}b.bad{color:#cf222e}
@@ -71,7 +71,7 @@ svg.topology .edge:hover .label-bg,svg.topology .edge:focus .label-bg,svg.topolo
 .bar .ok{background:#2da44e}.bar .failed{background:#cf222e}.bar .skipped{background:#afb8c1}
 pre{white-space:pre-wrap;font-size:12px;background:var(--panel);padding:6px;border-radius:4px;max-height:300px;overflow:auto}
 .errata td,.errata th{padding:3px 8px;border-bottom:1px solid var(--line);font-size:13px;vertical-align:top;text-align:left}
-@media print{.ev{display:block;border-top:1px solid var(--line)}.evidence{display:block;position:static;max-height:none;width:auto;box-shadow:none}}
+@media print{.ev{display:block;position:static;max-height:none;width:auto;box-shadow:none;border-width:1px 0 0;border-radius:0}}
 `;
 
 interface Section {
@@ -194,6 +194,13 @@ function profileSection(s: Section, placed: PlacedDiagram): string {
     else counts.other++;
   }
   const exemptFlows = new Map((r.capture?.exempt ?? []).map((e) => [e.id, e.flows]));
+  // The panel docks on the side away from the arrow's label, so it never hides the arrow.
+  const dock = new Map(
+    placed.edges.map((e) => {
+      const x = e.labelBox ? e.labelBox.x + e.labelBox.width / 2 : (e.points[0]?.x ?? 0);
+      return [e.id, x > placed.width / 2 ? 'dock-left' : 'dock-right'];
+    }),
+  );
   const evidence = s.diagram.edges.map((e) => {
     let body: string;
     if (e.path) {
@@ -214,7 +221,7 @@ function profileSection(s: Section, placed: PlacedDiagram): string {
         EXEMPTIONS.find((x) => x.id === e.exemption) ?? r.exemptions.find((x) => x.id === e.exemption);
       body = ex ? exemptionHtml(ex, exemptFlows.get(ex.id) ?? []) : esc(e.label);
     }
-    return `<div class="ev" id="${evidenceDomId(s.key, e.id)}">${body}</div>`;
+    return `<div class="ev ${dock.get(e.id)}" id="${evidenceDomId(s.key, e.id)}"><a class="close" href="#${s.key}" title="close">×</a>${body}</div>`;
   });
   const svg = renderSvg(placed, {
     key: s.key,
@@ -245,7 +252,7 @@ function profileSection(s: Section, placed: PlacedDiagram): string {
 ${notes}
 <p class="hint meta">Hover over, focus (Tab) or click an arrow to see its evidence: the probe's answers, what the capture saw, and the live configuration.</p>
 <div class="diagram">${svg}</div>
-<aside class="evidence" aria-live="polite"><a class="close" href="#${s.key}" title="close">×</a>${evidence.join('\n')}</aside>
+<aside class="evidence" aria-live="polite">${evidence.join('\n')}</aside>
 ${errataSection(s)}
 </section>`;
 }
