@@ -181,26 +181,37 @@ test('hover and keyboard focus show the evidence of the arrow', async () => {
   await page.close();
 });
 
+type Rect = { kind: string; text: string; x: number; y: number; w: number; h: number };
+
+/** Pairs of a text (arrow label, namespace name) and a text or box that overlap on screen. */
+async function overlaps(page: Page): Promise<string[]> {
+  const boxes = (await page.evaluate(BOXES_IN_PAGE)) as Rect[];
+  const hit = (a: Rect, b: Rect) =>
+    a.x < b.x + b.w - 1 && b.x < a.x + a.w - 1 && a.y < b.y + b.h - 1 && b.y < a.y + a.h - 1;
+  const texts = boxes.filter((b) => b.kind !== 'box');
+  const found: string[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    for (const b of [...texts.slice(i + 1), ...boxes.filter((x) => x.kind === 'box')]) {
+      if (hit(texts[i]!, b)) found.push(`"${texts[i]!.text}" overlaps "${b.text || b.kind}"`);
+    }
+  }
+  if (texts.length < 20) found.push(`only ${texts.length} labels measured`);
+  return found;
+}
+
 test('labels overlap neither each other nor the boxes', async () => {
   for (const name of ['plain', 'full-mtls', 'full-mtls-flaw']) {
     const { page } = await open(name);
-    const boxes = (await page.evaluate(BOXES_IN_PAGE)) as Array<{
-      kind: string;
-      text: string;
-      x: number;
-      y: number;
-      w: number;
-      h: number;
-    }>;
-    const overlap = (a: (typeof boxes)[number], b: (typeof boxes)[number]) =>
-      a.x < b.x + b.w - 1 && b.x < a.x + a.w - 1 && a.y < b.y + b.h - 1 && b.y < a.y + a.h - 1;
-    const texts = boxes.filter((b) => b.kind !== 'box');
-    for (let i = 0; i < texts.length; i++) {
-      for (const b of [...texts.slice(i + 1), ...boxes.filter((x) => x.kind === 'box')]) {
-        assert.not.ok(overlap(texts[i]!, b), `${name}: "${texts[i]!.text}" overlaps "${b.text || b.kind}"`);
-      }
+    assert.equal(await overlaps(page), [], name);
+    if (name === 'plain') {
+      // The detector fires: one label moved onto another is an overlap.
+      await page.evaluate(`(() => {
+        const [a, b] = document.querySelectorAll('.edge text.label');
+        a.setAttribute('x', b.getAttribute('x'));
+        a.setAttribute('y', b.getAttribute('y'));
+      })()`);
+      assert.ok((await overlaps(page)).length > 0, 'a planted overlap is found');
     }
-    assert.ok(texts.length > 20, `${name}: labels measured (${texts.length})`);
     await page.close();
   }
 });
