@@ -159,7 +159,7 @@ test('hover and keyboard focus show the evidence of the arrow', async () => {
     const [l, p] = [(await label.boundingBox())!, (await ev.boundingBox())!];
     const covers = l.x < p.x + p.width && p.x < l.x + l.width && l.y < p.y + p.height && p.y < l.y + l.height;
     assert.not.ok(covers, `${id}: the panel leaves the arrow's label in sight`);
-    const text = (await ev.innerText()).replace(/\s+/g, ' ');
+    const text = ((await ev.textContent()) ?? '').replace(/\s+/g, ' ');
     assert.ok(text.includes('Probe answers'), `${id}: probe answers`);
     for (const c of v.evidence.active?.checks ?? [])
       assert.ok(text.includes(c.name), `${id}: check ${c.name}`);
@@ -229,7 +229,7 @@ test('a planted flaw turns exactly its arrow red; nothing else changes colour', 
   assert.is(red.length, 1, 'one red arrow');
   await after.page.locator('a.edge[data-path="ingress->api"] text.label').hover();
   const key = await after.page.$eval('section.profile', (e) => e.id);
-  const text = await after.page.locator(`#${evidenceDomId(key, 'path:ingress->api')}`).innerText();
+  const text = (await after.page.locator(`#${evidenceDomId(key, 'path:ingress->api')}`).textContent()) ?? '';
   assert.match(text, /plaintext/i, 'the evidence says what broke');
   await after.page.screenshot({ path: join(OUT, 'full-mtls-flaw-hover.png') });
   await after.page.mouse.move(2, 2);
