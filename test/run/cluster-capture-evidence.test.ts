@@ -19,6 +19,7 @@ import {
   tlsRecord,
 } from '../../scripts/lib/capture/craft.ts';
 import { parseE2eArgs } from '../../scripts/lib/cli/e2e-args.ts';
+import { nodeCapture } from '../../scripts/lib/cluster/kind.ts';
 import { clusterPaths } from '../../scripts/lib/preflight/index.ts';
 import type { RunContext } from '../../scripts/lib/run/context.ts';
 import { scenarioResult } from '../../scripts/lib/run/report-step.ts';
@@ -58,9 +59,16 @@ async function stopWith(packets: Buffer[], profile: string) {
   const ev = evidenceOf(run);
   ev.pcap = pcap;
   // The node capture's stop() is the only cluster part: stand in for it with tcpdump's counts.
-  ev.capture = {
-    stop: async () => ({ file: pcap, stderr: '', captured: packets.length, droppedByKernel: 0 }),
-  } as never;
+  ev.capture = nodeCapture(
+    ctx,
+    run,
+    {
+      stop: async () => ({ file: pcap, stderr: '', captured: packets.length, droppedByKernel: 0 }),
+      cleanup: async () => {},
+      listening: undefined,
+    } as never,
+    pcap,
+  );
   ev.addresses = {
     [ip(10)]: 'api',
     [ip(11)]: 'engine',

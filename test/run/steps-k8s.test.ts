@@ -12,6 +12,7 @@ import { buildScenario, type Scenario } from '../../scenarios/index.ts';
 import { helmTemplate } from '../../scripts/lib/chart/helm.ts';
 import { parseManifests } from '../../scripts/lib/chart/render.ts';
 import { parseE2eArgs } from '../../scripts/lib/cli/e2e-args.ts';
+import { kindDriver } from '../../scripts/lib/cluster/kind.ts';
 import { KubeClient } from '../../scripts/lib/k8s/client.ts';
 import type { PlanStep } from '../../scripts/lib/plan/types.ts';
 import { clusterPaths } from '../../scripts/lib/preflight/index.ts';
@@ -52,6 +53,7 @@ test.after(async () => {
 function context(...scenarios: Scenario[]): RunContext {
   return {
     opts: parseE2eArgs(['--profile', 'plain']),
+    driver: kindDriver,
     out: mkdtempSync(join(tmpdir(), 'steps-k8s-')),
     runner: async () => ({ exitCode: 1, stdout: '', stderr: 'no commands in this test' }),
     log: () => {},

@@ -5,27 +5,30 @@ import { loadImageOverrides } from '../../../kind/images.ts';
 import { writeBundle } from '../bundle/index.ts';
 import type { E2eOptions } from '../cli/e2e-args.ts';
 import { EXIT, exitCodeFor } from '../cli/exit-codes.ts';
+import type { ClusterDriver } from '../cluster/driver.ts';
+import { kindDriver } from '../cluster/kind.ts';
 import { collectDiagnostics } from '../k8s/diagnostics.ts';
 import { layout } from '../plan/layout.ts';
 import type { Plan, PlanStep } from '../plan/types.ts';
-import { checkDocker, clusterPaths, PreflightErrors } from '../preflight/index.ts';
+import { clusterPaths, PreflightErrors } from '../preflight/index.ts';
 import { execaRunner, type Runner } from '../tools/runner.ts';
-import type { RunContext } from './context.ts';
+import type { Action, RunContext } from './context.ts';
 import { type ExecStep, execute, installSignalHandlers } from './executor.ts';
 import { autoProgress, type Progress, timingSummary } from './progress.ts';
 import { scenarioResult, writeReports } from './report-step.ts';
 import { evidenceActions } from './steps-evidence.ts';
-import { type Action, installActions } from './steps-install.ts';
+import { installActions } from './steps-install.ts';
 import type { StepRecord } from './types.ts';
 
-const ACTIONS: Record<string, Action> = { ...installActions, ...evidenceActions };
+const SHARED: Record<string, Action> = { ...installActions, ...evidenceActions };
 
-/** The action of a plan step (`full-mtls/profile.apply` -> `profile.apply`). */
-export function actionFor(step: PlanStep): Action | undefined {
-  return (
-    ACTIONS[step.id.slice(step.id.indexOf('/') + 1)] ??
-    (step.id === 'report.write' ? reportPlaceholder : undefined)
-  );
+/**
+ * The action of a plan step (`full-mtls/profile.apply` -> `profile.apply`): the driver's own steps
+ * first (preflight, cluster), else the shared step code every driver runs.
+ */
+export function actionFor(step: PlanStep, driver: ClusterDriver = kindDriver): Action | undefined {
+  const name = step.id.slice(step.id.indexOf('/') + 1);
+  return driver.actions[name] ?? SHARED[name] ?? (step.id === 'report.write' ? reportPlaceholder : undefined);
 }
 
 // The verdicts are judged in the plan's report step, before teardown, so that a failing path
@@ -53,20 +56,20 @@ export interface ClusterRunDeps {
   progress?: Progress;
   out?: (s: string) => void;
   signal?: AbortSignal;
-  /** Writes the plan's files into the output folder (after the Docker check: no Docker, no work). */
+  /** Writes the plan's files into the output folder (after the driver's precheck: no Docker, no work). */
   writeFiles?: () => Promise<unknown>;
+  /** The cluster (default: kind). */
+  driver?: ClusterDriver;
 }
 
 export async function runCluster(opts: E2eOptions, plan: Plan, deps: ClusterRunDeps = {}): Promise<number> {
   const runner = deps.runner ?? execaRunner;
   const print = deps.out ?? ((s: string) => process.stdout.write(s));
-  // Docker first: without it nothing below can run, and the user should learn that in a second
-  // (a PreflightError: the run cannot start, exit 3).
-  await checkDocker(runner);
+  const driver = deps.driver ?? kindDriver;
   const out = opts.output ?? defaultOutput(opts.clusterName);
-  await deps.writeFiles?.();
   const ctx: RunContext = {
     opts,
+    driver,
     out,
     runner,
     log: (l) => print(`${l}\n`),
@@ -75,8 +78,12 @@ export async function runCluster(opts: E2eOptions, plan: Plan, deps: ClusterRunD
     scenarios: new Map(opts.scenarios.map((s) => [s.name, { scenario: s, evidence: {}, notes: [] }])),
     imageDigests: {},
   };
+  // What the driver cannot do without (Docker for kind) first: the user should learn it in a second
+  // (a PreflightError: the run cannot start, exit 3).
+  await driver.precheck(ctx);
+  await deps.writeFiles?.();
   const steps: ExecStep[] = plan.steps.map((step) => {
-    const action = actionFor(step);
+    const action = actionFor(step, driver);
     if (!action) throw new Error(`internal: plan step ${step.id} has no action`);
     return { id: step.id, title: step.title, always: step.always, run: (s) => action(ctx, step, s) };
   });
@@ -105,7 +112,7 @@ export async function runCluster(opts: E2eOptions, plan: Plan, deps: ClusterRunD
   print(`\n${timingSummary(result.records)}\n`);
   for (const e of result.cleanupErrors) print(`teardown failed: ${e}\n`);
   print(`\nreports and files in ${out}\n`);
-  if (result.kept) print(`cluster kept: kind delete cluster --name ${opts.clusterName} removes it\n`);
+  if (result.kept) print(`${driver.keptMessage(ctx)}\n`);
   return runExitCode(result, written.report);
 }
 

@@ -3,10 +3,13 @@
 import type { ImageOverrides } from '../../../kind/images.ts';
 import { CouldNotRunError, type Scenario } from '../../../scenarios/index.ts';
 import type { E2eOptions } from '../cli/e2e-args.ts';
+import type { ClusterDriver } from '../cluster/driver.ts';
 import type { KubeClient } from '../k8s/client.ts';
+import type { PlanStep } from '../plan/types.ts';
 import { kubeEnv } from '../preflight/cluster.ts';
 import type { ClusterDecision, ClusterPaths, DockerInfo, ToolPaths } from '../preflight/index.ts';
 import { firstLines, type Runner, showCommand } from '../tools/runner.ts';
+import type { StepContext } from './executor.ts';
 
 export interface ScenarioRun {
   scenario: Scenario;
@@ -18,6 +21,8 @@ export interface ScenarioRun {
 
 export interface RunContext {
   opts: E2eOptions;
+  /** The cluster: kind or the local control plane (see scripts/lib/cluster/driver.ts). */
+  driver: ClusterDriver;
   /** The run's output folder (absolute). */
   out: string;
   runner: Runner;
@@ -33,6 +38,9 @@ export interface RunContext {
   /** Image reference -> repository digest as pulled on the host (for the reproduction bundle). */
   imageDigests: Record<string, string>;
 }
+
+/** What one plan step does, given the run's shared context. */
+export type Action = (ctx: RunContext, step: PlanStep, s: StepContext) => Promise<void>;
 
 export function need<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new Error(`internal: ${what} is not set (an earlier step did not run)`);

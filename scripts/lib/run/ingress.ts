@@ -1,4 +1,4 @@
-// The API as a user reaches it: through the contour-external Envoy on the host port kind maps,
+// The API as a user reaches it: through the contour-external Envoy on the host port the driver gives,
 // over HTTPS with the ingress certificate's CA when the profile has ingress TLS.
 import type { Scenario } from '../../../scenarios/index.ts';
 import { DirektivApi } from '../direktiv-api/client.ts';
@@ -37,8 +37,9 @@ async function ingressEndpoint(ctx: RunContext, client: KubeClient, sc: Scenario
     throw new Error(
       `Secret ${sc.namespace}/direktiv-lb has no ca.crt: the ingress certificate was not issued`,
     );
+  const on = ctx.driver.ingress(ctx);
   return {
-    baseUrl: tls ? `https://127.0.0.1:${ctx.opts.httpsPort}` : `http://127.0.0.1:${ctx.opts.httpPort}`,
+    baseUrl: tls ? `https://${on.address}:${on.httpsPort}` : `http://${on.address}:${on.httpPort}`,
     ...(ca ? { tls: { ca, servername: sc.ingressHost } } : {}),
     host: sc.ingressHost,
   };

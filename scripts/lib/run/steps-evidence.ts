@@ -1,57 +1,32 @@
-// Actions of the evidence phases of a real run: capture on the node, real traffic through the
-// API, active probes through port-forwards, configuration from the live objects. Each action
+// Actions of the evidence phases of a real run: the driver's capture, real traffic through the
+// API, active probes on what the driver reaches, configuration from the live objects. Each action
 // stores what it saw on the scenario's record; the report step judges it (profileResult).
 import { join } from 'node:path';
-import { envoyNodePorts } from '../../../kind/cluster.ts';
-import { useOf } from '../../../kind/images.ts';
-import {
-  type Component,
-  dialName,
-  PATH_IDS,
-  PATHS,
-  type PathId,
-  type Scenario,
-} from '../../../scenarios/index.ts';
+import { type Component, PATH_IDS, PATHS, type PathId, type Scenario } from '../../../scenarios/index.ts';
 import { KNATIVE_SERVING_NAMESPACE } from '../../../scenarios/knative-settings.ts';
-import { analyzeCaptureFile } from '../capture/analyze.ts';
-import { attributeFlows, passiveEvidence } from '../capture/attribute.ts';
-import { CAPTURE_POD, ClusterCapture } from '../capture/cluster-capture.ts';
-import { captureSummary } from '../capture/summary.ts';
 import type { K8sObject } from '../chart/render.ts';
 import { evaluateAll } from '../chart-check/evaluate.ts';
 import { requirementsFor } from '../chart-check/requirements.ts';
+import type { Reached, RunningCapture } from '../cluster/driver.ts';
 import { driveTraffic, type TrafficRecord } from '../direktiv-api/traffic.ts';
 import { trafficWorkflowId } from '../direktiv-api/workflow.ts';
 import type { ConfigEvidence, PassivePathEvidence } from '../evidence/types.ts';
 import type { KubeClient } from '../k8s/client.ts';
-import { podProblemLines } from '../k8s/explain.ts';
-import { portForward } from '../k8s/portforward.ts';
 import type { KubeObject } from '../k8s/types.ts';
 import { foreignClientCertificate } from '../lab/pki.ts';
 import { knativePatches } from '../plan/knative-patches.ts';
 import { layout } from '../plan/layout.ts';
 import type { PlanStep } from '../plan/types.ts';
 import { probeTarget } from '../probe/probe.ts';
-import type { ActivePathEvidence, ProbeCredentials, ProbeTarget } from '../probe/types.ts';
+import type { ActivePathEvidence, ProbeCredentials } from '../probe/types.ts';
 import type { CaptureSummary } from '../report/types.ts';
 import { clusterTarget } from './cluster-targets.ts';
-import { need, type RunContext, type ScenarioRun } from './context.ts';
-import type { StepContext } from './executor.ts';
+import { type Action, need, type RunContext, type ScenarioRun } from './context.ts';
 import { ingressApi, ingressGet, secretKey } from './ingress.ts';
-import { INIT_POD_PROBE, initPodProbeManifest } from './init-pod-probe.ts';
-import type { Action } from './steps-install.ts';
-
-/**
- * The node capture's filter. The pcap streams back through kubectl exec, so the capture would see
- * its own output (containerd -> kubelet on loopback, kubelet <-> API server on 10250, API server
- * -> kubectl on 6443) and grow without bound; etcd is noise. No Direktiv path uses these.
- */
-export const NODE_CAPTURE_FILTER =
-  'tcp and not port 6443 and not port 10250 and not port 2379 and not port 2380 and not (src host 127.0.0.1 and dst host 127.0.0.1)';
 
 /** What the evidence steps leave on a scenario's record. */
 export interface ClusterEvidence {
-  capture?: ClusterCapture;
+  capture?: RunningCapture;
   pcap?: string;
   /** Pod IP -> component, taken right after the traffic (pod jobs vanish 60 s after they finish). */
   addresses?: Record<string, Component>;
@@ -122,21 +97,11 @@ export const evidenceActions: Record<string, Action> = {
     const run = runOf(ctx, step);
     const ev = evidenceOf(run);
     const pcap = join(ctx.out, layout.pcap(run.scenario.name));
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(join(pcap, '..'), { recursive: true });
-    const capture = new ClusterCapture({
-      node: `${ctx.opts.clusterName}-control-plane`,
-      outFile: pcap,
-      kubectl: need(ctx.tools, 'tools').kubectl.path,
-      kubeconfig: ctx.paths.kubeconfig,
-      image: useOf(ctx.overrides, 'harness.capture'),
-      filter: NODE_CAPTURE_FILTER,
-    });
-    await capture.start();
+    const capture = await ctx.driver.startCapture(ctx, run, pcap);
     ev.capture = capture;
     ev.pcap = pcap;
-    s.onCleanup('delete the capture pod', () => capture.cleanup());
-    s.note(`tcpdump listening on the node (${capture.listening?.iface ?? 'any'})`);
+    s.onCleanup(capture.cleanupTitle, () => capture.cleanup());
+    s.note(capture.listening);
   },
 
   async 'traffic.drive'(ctx, step, s) {
@@ -173,37 +138,11 @@ export const evidenceActions: Record<string, Action> = {
     const run = runOf(ctx, step);
     const ev = evidenceOf(run);
     if (!ev.capture || !ev.pcap) return; // capture never started: nothing to stop
-    const stopped = await ev.capture.stop();
-    s.note(
-      `capture: ${stopped.captured ?? '?'} packets, ${stopped.droppedByKernel ?? 0} dropped by the kernel`,
-    );
-    const analysis = analyzeCaptureFile(ev.pcap, {
-      serverPorts: new Set(PATH_IDS.flatMap((p) => [PATHS[p].port, PATHS[p].plainPort ?? PATHS[p].port])),
-    });
-    const attr = attributeFlows(analysis.flows, {
-      serverComponents: ev.addresses ?? {},
-      clientComponents: ev.addresses ?? {},
-      // Host traffic reaches the node on the NodePorts; after kube-proxy's DNAT the Envoy pods
-      // listen on 8080/8443 (both Envoys: the address maps tell them apart).
-      extraPorts: {
-        'client->ingress': [envoyNodePorts.http, envoyNodePorts.https, 8080, 8443],
-        'engine->knative': [8080, 8443],
-      },
-    });
-    ev.passive = Object.fromEntries(PATH_IDS.map((p) => [p, passiveEvidence(attr, p)]));
-    const summary = captureSummary({
-      driver: `tcpdump -i any in pod ${CAPTURE_POD} on node ${ctx.opts.clusterName}-control-plane`,
-      filter: NODE_CAPTURE_FILTER,
-      scope:
-        'the whole traffic phase of the run (workflow upload, Knative and pod function calls); probes ran after the capture stopped',
-      analysis,
-      attribution: attr,
-      stats: stopped,
-    });
-    summary.file = ev.pcap;
+    const { passive, summary, line } = await ev.capture.stop(s);
+    ev.passive = passive;
     ev.captureSummary = summary;
-    ev.passiveSummary = `${analysis.flows.length} flows; ${attr.exempt.reduce((n, e) => n + e.flows.length, 0)} exempt, ${attr.unattributed.length} unattributed, ${attr.ambiguous.length} ambiguous`;
-    s.note(ev.passiveSummary);
+    ev.passiveSummary = line;
+    s.note(line);
   },
 
   async 'probe.active'(ctx, step, s) {
@@ -229,71 +168,15 @@ export const evidenceActions: Record<string, Action> = {
         if (cert && key) creds.clientCert = { cert, key };
         creds.foreignClientCert = { cert: foreign['tls.crt'], key: foreign['tls.key'] };
       }
-      const forwards: { close(): void }[] = [];
+      let reached: Reached | undefined;
       try {
-        let target: ProbeTarget;
-        if (t.kind === 'host') {
-          target = {
-            protocol: t.protocol,
-            address: '127.0.0.1',
-            port: t.port,
-            plainPort: t.plainPort,
-            displayPort: 443,
-            displayPlainPort: 80,
-            serverName: t.serverName,
-            httpPath: t.httpPath,
-          };
-        } else if (t.kind === 'init-pod') {
-          const { pod, ip } = await startInitPodProbe(ctx, client, sc, s.onCleanup);
-          const fwd = await portForward(client, { namespace: t.namespace, pod, port: t.port, verify: false });
-          forwards.push(fwd);
-          target = {
-            protocol: t.protocol,
-            address: '127.0.0.1',
-            port: fwd.localPort,
-            displayPort: t.port,
-            // doPodHTTPRequest dials https://<a-b-c-d>.<service namespace>.pod:8890
-            serverName: dialName(path, sc.namespace, sc.serviceNamespace, {
-              ingressHost: sc.ingressHost,
-              podIp: ip,
-            }),
-            httpPath: t.httpPath,
-          };
-        } else {
-          // Port-forward (verify:false: an extra empty connection would show up in the capture).
-          const main = await portForward(client, {
-            namespace: t.namespace,
-            service: t.service,
-            port: t.port,
-            verify: false,
-          });
-          forwards.push(main);
-          target = {
-            protocol: t.protocol,
-            address: '127.0.0.1',
-            port: main.localPort,
-            displayPort: t.port,
-            serverName: t.serverName,
-            ...(t.httpPath ? { httpPath: t.httpPath } : {}),
-          };
-          if (t.plainPort) {
-            const plain = await portForward(client, {
-              namespace: t.namespace,
-              service: t.service,
-              port: t.plainPort,
-              verify: false,
-            });
-            forwards.push(plain);
-            target.plainPort = plain.localPort;
-            target.displayPlainPort = t.plainPort;
-          }
-        }
-        ev.active[path] = await probeTarget(target, expected, creds, { path, timeoutMs: 5000 });
+        reached = await ctx.driver.reach(ctx, run, path, t, s);
+        ev.active[path] = await probeTarget(reached.target, expected, creds, { path, timeoutMs: 5000 });
         s.note(`${path}: observed ${ev.active[path]?.observed}, expected ${expected.state}`);
       } catch (e) {
         run.notes.push(`${path}: probe could not run: ${(e as Error).message}`);
       } finally {
-        for (const f of forwards) f.close();
+        reached?.close();
       }
     }
   },
@@ -361,59 +244,5 @@ export function requirementPaths(text: string): PathId[] {
       .split(',')
       .map((k) => k.trim())
       .some((k) => k.includes('.') && text.includes(k)),
-  );
-}
-
-/** Starts the init-pod replica and waits until its server runs; returns the pod and its IP. */
-async function startInitPodProbe(
-  ctx: RunContext,
-  client: KubeClient,
-  sc: Scenario,
-  onCleanup: StepContext['onCleanup'],
-): Promise<{ pod: string; ip: string }> {
-  const cm = await client.getOrNull({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    namespace: sc.namespace,
-    name: 'direktiv-config-grpc',
-  });
-  // The functions controller hands job pods the engine's flow endpoint from this ConfigMap.
-  const grpcYaml = String((cm?.data as Record<string, string> | undefined)?.['grpc-config.yaml'] ?? '');
-  const endpoint =
-    /flow-enpoint:\s*(\S+)/.exec(grpcYaml)?.[1] ?? `dns2:///direktiv-flow-hl.${sc.namespace}:7777`;
-  const ref = { apiVersion: 'v1', kind: 'Pod', namespace: sc.serviceNamespace, name: INIT_POD_PROBE };
-  // A replica left by an earlier profile of the same run (or an interrupted run) goes first:
-  // a Pod's spec cannot be changed in place, and a terminating one cannot be applied over.
-  if (await client.getOrNull(ref)) {
-    await client.delete(ref).catch(() => undefined);
-    const gone = Date.now() + 90_000;
-    while ((await client.getOrNull(ref)) && Date.now() < gone) await new Promise((r) => setTimeout(r, 1000));
-  }
-  await client.apply(initPodProbeManifest(sc, ctx.overrides, endpoint));
-  onCleanup(`delete pod ${sc.serviceNamespace}/${INIT_POD_PROBE}`, async () => {
-    await client.delete(ref).catch((e: Error) => {
-      if (!/not ?found/i.test(e.message)) throw e;
-    });
-  });
-  const deadline = Date.now() + 180_000;
-  let last: KubeObject | null = null;
-  while (Date.now() < deadline) {
-    last = await client.getOrNull(ref);
-    const st = (last?.status ?? {}) as {
-      phase?: string;
-      podIP?: string;
-      containerStatuses?: { ready?: boolean; state?: { running?: unknown } }[];
-    };
-    if (st.phase === 'Running' && st.podIP && st.containerStatuses?.[0]?.state?.running) {
-      return { pod: INIT_POD_PROBE, ip: st.podIP };
-    }
-    if (st.phase === 'Failed' || st.phase === 'Succeeded') break;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-  const why = last
-    ? podProblemLines(last).join('; ') || `phase ${String((last.status as { phase?: string })?.phase)}`
-    : 'not found';
-  throw new Error(
-    `the init-pod replica ${sc.serviceNamespace}/${INIT_POD_PROBE} did not start its server: ${why}`,
   );
 }

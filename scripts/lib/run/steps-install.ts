@@ -1,27 +1,18 @@
-// Actions of the install phases of a real run (preflight to Direktiv ready), keyed by the plan's
-// step ids. Each action does what its plan step's commands say, through the same tools.
+// Actions of the install phases of a real run (cert-manager to Direktiv ready), keyed by the plan's
+// step ids, shared by every cluster driver (the drivers' own preflight and cluster steps live in
+// scripts/lib/cluster/). Each action does what its plan step's commands say, through the same tools.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse, parseAllDocuments, stringify } from 'yaml';
-import { envoyNodePorts, kindClusterYaml, registryMirrorCommands } from '../../../kind/cluster.ts';
-import {
-  direktivImageValues,
-  findImage,
-  type ImageOverrides,
-  loadImageOverrides,
-  rewriteImages,
-  useOf,
-} from '../../../kind/images.ts';
-import { certManagerPin, direktivPin, pinsHash } from '../../../kind/versions.ts';
+import { stringify } from 'yaml';
+import { envoyNodePorts } from '../../../kind/cluster.ts';
+import { direktivImageValues, type ImageOverrides, loadImageOverrides, useOf } from '../../../kind/images.ts';
+import { pinsHash } from '../../../kind/versions.ts';
 import { direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
-import { CouldNotRunError, type Scenario } from '../../../scenarios/index.ts';
-import { helmTemplate } from '../chart/helm.ts';
+import type { Scenario } from '../../../scenarios/index.ts';
 import { PROFILE_CHART_DIR, PROFILE_RELEASE, profileChartValues } from '../chart/render.ts';
-import { fetchDirektivChart } from '../chart-check/fetch.ts';
 import type { E2eOptions } from '../cli/e2e-args.ts';
 import { DirektivApiError } from '../direktiv-api/client.ts';
 import { DEFAULT_ISOLATED_IMAGE, DEFAULT_KNATIVE_IMAGE } from '../direktiv-api/workflow.ts';
-import { KubeClient } from '../k8s/client.ts';
 import {
   certificatesReadyGate,
   certManagerApiGate,
@@ -29,39 +20,17 @@ import {
   knativeChartGate,
   patchEnvoyNodePorts,
 } from '../k8s/gates.ts';
-import type { KubeObject } from '../k8s/types.ts';
 import { pinnedDirektivImages } from '../plan/artifacts.ts';
 import { CONTOUR_NAMESPACES, KNATIVE_NS } from '../plan/build.ts';
 import { knativePatches } from '../plan/knative-patches.ts';
 import { layout } from '../plan/layout.ts';
 import type { PlanStep } from '../plan/types.ts';
-import {
-  checkDocker,
-  checkDockerVersion,
-  checkHostPorts,
-  checkMemory,
-  checkTools,
-  createCluster,
-  decideCluster,
-  deleteClusterArgs,
-  dockerMajor,
-  exportKubeconfig,
-  type ImageToPull,
-  imagesToPull,
-  ingressPorts,
-  loadMissingImages,
-  PreflightError,
-  PreflightErrors,
-  pullImages,
-  removeMarker,
-} from '../preflight/index.ts';
+import { type ImageToPull, imagesToPull } from '../preflight/index.ts';
 import { needsPostRenderer, postRendererFlags } from '../preflight/post-render.ts';
-import { helmRun, need, type RunContext, runTool } from './context.ts';
-import type { StepContext } from './executor.ts';
+import { type Action, helmRun, need, type RunContext } from './context.ts';
 import { ingressApi } from './ingress.ts';
-import { renderedImages } from './rendered-images.ts';
 
-export type Action = (ctx: RunContext, step: PlanStep, s: StepContext) => Promise<void>;
+export type { Action };
 
 const scenarioOf = (ctx: RunContext, step: PlanStep) => {
   const r = ctx.scenarios.get(step.scenario ?? '');
@@ -117,169 +86,12 @@ export function clusterShapeHash(ctx: Pick<RunContext, 'overrides'>): string {
 }
 
 export const installActions: Record<string, Action> = {
-  async 'preflight.docker'(ctx, _step, s) {
-    try {
-      ctx.docker = await checkDocker(ctx.runner);
-      checkDockerVersion(ctx.docker);
-      checkMemory(ctx.docker);
-    } catch (e) {
-      throw asPlain(e);
-    }
-    s.note(
-      `docker ${ctx.docker.serverVersion}, ${(ctx.docker.memTotalBytes / 1024 ** 3).toFixed(1)} GiB${ctx.docker.containerdImageStore ? ', containerd image store (images go in as archives)' : ''}`,
-    );
-  },
-  async 'preflight.ports'(ctx, _step, s) {
-    // A reused cluster already holds its ports; decide first (needs kind, so tools come first in code).
-    ctx.tools ??= await checkTools({ log: s.note, runner: ctx.runner }).catch((e) => {
-      throw asPlain(e);
-    });
-    ctx.cluster = await decideCluster(ctx.runner, {
-      cluster: ctx.opts.clusterName,
-      kind: ctx.tools.kind.path,
-      httpPort: ctx.opts.httpPort,
-      httpsPort: ctx.opts.httpsPort,
-      pinsHash: clusterShapeHash(ctx),
-    }).catch((e) => {
-      throw asPlain(e);
-    });
-    s.note(ctx.cluster.reason);
-    if (ctx.cluster.action === 'create') {
-      const problems = await checkHostPorts(ingressPorts(ctx.opts.httpPort, ctx.opts.httpsPort));
-      if (problems.length) throw asPlain(new PreflightErrors(problems));
-    }
-  },
-  async 'preflight.tools'(ctx, _step, s) {
-    ctx.tools ??= await checkTools({ log: s.note, runner: ctx.runner }).catch((e) => {
-      throw asPlain(e);
-    });
-    for (const t of Object.values(ctx.tools))
-      s.note(`${t.name} ${t.version} (${t.source}${t.verifiedBy ? `, ${t.verifiedBy}` : ''}): ${t.path}`);
-  },
-  async 'preflight.charts'(ctx, _step, s) {
-    const ref = ctx.opts.direktivRef ?? direktivPin.ref;
-    const fetched = await fetchDirektivChart({ ref });
-    const knative = join(fetched.checkout, direktivPin.charts.knative);
-    ctx.charts = { direktiv: ctx.opts.chart ?? fetched.chartDir, knative, commit: fetched.commit };
-    s.note(`Direktiv ${ref} at ${fetched.commit}${fetched.cloned ? ' (cloned)' : ' (cached)'}`);
-  },
-  async 'preflight.images'(ctx, _step, s) {
-    // What the charts really run (a chart under test may add an image), merged with images.yaml.
-    const charts = need(ctx.charts, 'charts');
-    const helm = need(ctx.tools, 'tools').helm.path;
-    const rendered = new Set<string>();
-    const render = async (chartDir: string, releaseName: string, namespace: string, values: object) => {
-      for (const i of renderedImages(await helmTemplate({ helm, chartDir, releaseName, namespace, values })))
-        rendered.add(i);
-    };
-    await render(charts.knative, 'knative', 'default', {});
-    for (const r of ctx.scenarios.values()) {
-      await render(
-        charts.direktiv,
-        'direktiv',
-        r.scenario.namespace,
-        parse(runDirektivValues(ctx, r.scenario)) as object,
-      );
-    }
-    const images = imagesToPull(ctx.overrides, [...runImages(ctx.opts, ctx.overrides), ...rendered]);
-    const report = await pullImages(ctx.runner, images, { log: s.note }).catch((e) => {
-      throw asPlain(e);
-    });
-    for (const i of images) {
-      // The digest the run really used: a tag can move between a failing run and its replay.
-      const r = await ctx.runner(
-        'docker',
-        ['image', 'inspect', '--format', '{{join .RepoDigests " "}}', i.ref],
-        {
-          timeoutMs: 30_000,
-        },
-      );
-      const digest = r.stdout.trim().split(' ')[0];
-      if (r.exitCode === 0 && digest) ctx.imageDigests[i.ref] = digest;
-    }
-    s.note(
-      `${images.length} images on the host (${report.pulled.length} pulled, ${report.present.length} already there)`,
-    );
-  },
-
-  async 'cluster.create'(ctx, _step, s) {
-    const tools = need(ctx.tools, 'tools');
-    const decision = need(ctx.cluster, 'cluster decision');
-    if (decision.action === 'create') {
-      await createCluster(ctx.runner, {
-        kind: tools.kind.path,
-        cluster: ctx.opts.clusterName,
-        paths: ctx.paths,
-        configYaml: kindClusterYaml({
-          httpPort: ctx.opts.httpPort,
-          httpsPort: ctx.opts.httpsPort,
-          nodeImage: useOf(ctx.overrides, 'kind.node'),
-          registryMirrors: ctx.overrides.registryMirrors,
-        }),
-        httpPort: ctx.opts.httpPort,
-        httpsPort: ctx.opts.httpsPort,
-        mirrorCommands: registryMirrorCommands(
-          `${ctx.opts.clusterName}-control-plane`,
-          ctx.overrides.registryMirrors,
-        ),
-        pinsHash: clusterShapeHash(ctx),
-        nodeImage: useOf(ctx.overrides, 'kind.node'),
-      }).catch((e) => {
-        throw asPlain(e);
-      });
-      s.onCleanup(`delete kind cluster ${ctx.opts.clusterName}`, async () => {
-        await runTool(ctx, tools.kind.path, deleteClusterArgs(ctx.opts.clusterName, ctx.paths), 300_000);
-        await removeMarker(ctx.paths);
-      });
-    } else {
-      await exportKubeconfig(ctx.runner, tools.kind.path, ctx.opts.clusterName, ctx.paths);
-      s.note('reused cluster: it is kept after the run (delete it with kind delete cluster)');
-    }
-    ctx.client = KubeClient.fromKubeconfig(ctx.paths.kubeconfig, {
-      expectContext: `kind-${ctx.opts.clusterName}`,
-    });
-  },
-  async 'cluster.load-images'(ctx, _step, s) {
-    const docker = need(ctx.docker, 'docker info');
-    // The node image runs the node; everything else (charts, capture, traffic functions) goes in.
-    const images = runImages(ctx.opts, ctx.overrides)
-      .filter((i) => i.key === undefined || findImage(ctx.overrides, i.ref)?.via !== 'kind-config')
-      .map((i) => i.ref);
-    const report = await loadMissingImages(ctx.runner, images, {
-      kind: need(ctx.tools, 'tools').kind.path,
-      cluster: ctx.opts.clusterName,
-      containerdImageStore: docker.containerdImageStore,
-      dockerMajor: dockerMajor(docker),
-      platform: `linux/${docker.architecture === 'aarch64' ? 'arm64' : 'amd64'}`,
-      log: s.note,
-    }).catch((e) => {
-      throw asPlain(e);
-    });
-    s.note(
-      `images: ${report.alreadyPresent.length} present, ${report.loaded.length} loaded, ${report.pulledInNode.length} pulled in the node`,
-    );
-  },
-
   async 'cert-manager.install'(ctx, _step, s) {
-    const res = await fetch(certManagerPin.manifestUrl, { signal: AbortSignal.timeout(120_000) }).catch(
-      (e: Error) => {
-        throw new CouldNotRunError(
-          `cannot download ${certManagerPin.manifestUrl}: ${e.message}`,
-          'check the network connection (a proxy needs NODE_USE_ENV_PROXY=1)',
-        );
-      },
-    );
-    if (!res.ok)
-      throw new CouldNotRunError(
-        `cannot download ${certManagerPin.manifestUrl}: HTTP ${res.status}`,
-        'check the network connection and that the pinned release still exists (kind/versions.ts)',
-      );
-    const text = rewriteImages(await res.text(), ctx.overrides, ['manifest-rewrite']);
-    const objects = parseAllDocuments(text)
-      .map((d) => d.toJS() as KubeObject | null)
-      .filter((o): o is KubeObject => Boolean(o?.kind));
+    const { objects, source } = await ctx.driver.certManagerObjects(ctx);
     await need(ctx.client, 'client').applyAll(objects);
-    s.note(`${objects.length} objects applied (server-side)`);
+    s.note(`${objects.length} objects applied (server-side) from ${source}`);
+    // Where the cluster cannot run cert-manager's pods itself, the driver runs its controllers.
+    await ctx.driver.startWorkloads(ctx, 'cert-manager', s);
   },
   async 'cert-manager.ready'(ctx, step, s) {
     const r = await certManagerApiGate(need(ctx.client, 'client'), {
@@ -453,15 +265,5 @@ export const installActions: Record<string, Action> = {
     // for reused clusters); this step only marks the phase in the plan and the timings.
   },
 };
-
-/**
- * Preflight errors carry a hint: fold it into the message the progress shows. The class stays
- * "could not run", so the run exits 3, not 1.
- */
-function asPlain(e: unknown): Error {
-  if (e instanceof PreflightErrors) return new CouldNotRunError(e.describe(), '');
-  if (e instanceof PreflightError) return new CouldNotRunError(`${e.message}\n  → ${e.hint}`, '');
-  return e as Error;
-}
 
 export { KNATIVE_NS, useOf };
