@@ -6,6 +6,7 @@
 // (tcpdump in a node pod, or on lo), what is left running when a run is kept, and which programs
 // (with versions and sources) the run used.
 import type { PathId } from '../../../scenarios/index.ts';
+import type { Component } from '../control-plane/index.ts';
 import type { PassivePathEvidence } from '../evidence/types.ts';
 import type { KubeObject } from '../k8s/types.ts';
 import type { ProbeTarget } from '../probe/types.ts';
@@ -14,13 +15,8 @@ import type { ClusterTarget } from '../run/cluster-targets.ts';
 import type { Action, RunContext, ScenarioRun } from '../run/context.ts';
 import type { StepContext } from '../run/executor.ts';
 
-/** A program the run used: name, version and where it came from. */
-export interface Component {
-  name: string;
-  version: string;
-  /** e.g. `built from k8s.io/kubernetes@v1.24.17`, `Debian package`, `stand-in`, `release binary`. */
-  source: string;
-}
+/** A program the run used: name, version and where it came from (one type for every driver). */
+export type { Component };
 
 /** A path's server as the host reaches it, for the probe; close() releases what reach() opened. */
 export interface Reached {

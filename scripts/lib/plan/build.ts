@@ -46,18 +46,18 @@ export function chartSource(o: Pick<PlanOptions, 'chart' | 'direktivRef'>) {
   };
 }
 
-function kubectl(cluster: string, args: string): string {
-  return `kubectl --kubeconfig .e2e/${cluster}/${layout.kubeconfig} ${args}`;
-}
-function helm(cluster: string, args: string): string {
-  return `helm --kubeconfig .e2e/${cluster}/${layout.kubeconfig} ${args}`;
-}
-
-/** `images`: every image the run pulls (kind/images.yaml plus the traffic functions), when known. */
-export function buildPlan(o: PlanOptions, extra: { images?: readonly string[] } = {}): Plan {
+/**
+ * `images`: every image the run pulls (kind/images.yaml plus the traffic functions), when known.
+ * `kubeconfig`: the cluster's own kubeconfig as the commands name it (default: kind's, under .e2e/).
+ */
+export function buildPlan(
+  o: PlanOptions,
+  extra: { images?: readonly string[]; kubeconfig?: string } = {},
+): Plan {
   const c = o.clusterName;
-  const k = (a: string) => kubectl(c, a);
-  const h = (a: string) => helm(c, a);
+  const kubeconfig = extra.kubeconfig ?? `.e2e/${c}/${layout.kubeconfig}`;
+  const k = (a: string) => `kubectl --kubeconfig ${kubeconfig} ${a}`;
+  const h = (a: string) => `helm --kubeconfig ${kubeconfig} ${a}`;
   const src = chartSource(o);
   const steps: PlanStep[] = [];
   const add = (s: PlanStep) => steps.push(s);

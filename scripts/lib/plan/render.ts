@@ -8,9 +8,11 @@ export function renderPlan(plan: Plan): string {
   for (const [k, v] of Object.entries(plan.header)) out.push(`  ${k}: ${v}`);
   out.push('');
   plan.steps.forEach((s, i) => {
-    const flags = [s.always ? 'always runs' : '', s.timeoutSec ? `deadline ${s.timeoutSec}s` : ''].filter(
-      Boolean,
-    );
+    const flags = [
+      s.always ? 'always runs' : '',
+      s.timeoutSec ? `deadline ${s.timeoutSec}s` : '',
+      s.blockedBy?.length ? `blocked while ${s.blockedBy.join(', ')} cannot run here` : '',
+    ].filter(Boolean);
     out.push(
       `${String(i + 1).padStart(2)}. [${s.phase}] ${s.id}: ${s.title}${flags.length ? ` (${flags.join(', ')})` : ''}`,
     );
@@ -18,5 +20,9 @@ export function renderPlan(plan: Plan): string {
     if (s.waitsFor) out.push(`      waits for: ${s.waitsFor}`);
     if (s.files?.length) out.push(`      files: ${s.files.join(', ')}`);
   });
+  if (plan.blocked && Object.keys(plan.blocked).length) {
+    out.push('', 'Blocked here (those steps are reported `blocked`, never pass):');
+    for (const [what, why] of Object.entries(plan.blocked)) out.push(`  ${what}: ${why}`);
+  }
   return `${out.join('\n')}\n`;
 }

@@ -10,6 +10,7 @@ export type Phase =
   | 'profile'
   | 'direktiv'
   | 'capture'
+  | 'stand-ins'
   | 'traffic'
   | 'probe'
   | 'config'
@@ -33,10 +34,17 @@ export interface PlanStep {
   scenario?: string;
   /** Runs even after a failure (capture stop, reports, teardown). */
   always?: boolean;
+  /**
+   * Programs the step needs that a driver may not have (e.g. `direktiv`, `envoy`). When the
+   * driver reports one missing, the step is not run and is reported `blocked` with its exact reason.
+   */
+  blockedBy?: string[];
 }
 
 export interface Plan {
   /** The harness version and pins hash, so a plan can be matched to a cluster marker. */
   header: Record<string, string>;
   steps: PlanStep[];
+  /** What a driver cannot run, and why (as last checked; the run checks again and records the exact error). */
+  blocked?: Record<string, string>;
 }

@@ -12,7 +12,7 @@ import { layout } from '../plan/layout.ts';
 import type { Plan, PlanStep } from '../plan/types.ts';
 import { clusterPaths, PreflightErrors } from '../preflight/index.ts';
 import { execaRunner, type Runner } from '../tools/runner.ts';
-import type { Action, RunContext } from './context.ts';
+import { type Action, blockedReason, type RunContext } from './context.ts';
 import { type ExecStep, execute, installSignalHandlers } from './executor.ts';
 import { autoProgress, type Progress, timingSummary } from './progress.ts';
 import { scenarioResult, writeReports } from './report-step.ts';
@@ -85,7 +85,13 @@ export async function runCluster(opts: E2eOptions, plan: Plan, deps: ClusterRunD
   const steps: ExecStep[] = plan.steps.map((step) => {
     const action = actionFor(step, driver);
     if (!action) throw new Error(`internal: plan step ${step.id} has no action`);
-    return { id: step.id, title: step.title, always: step.always, run: (s) => action(ctx, step, s) };
+    return {
+      id: step.id,
+      title: step.title,
+      always: step.always,
+      blocked: () => blockedReason(ctx, step),
+      run: (s) => action(ctx, step, s),
+    };
   });
 
   const ac = new AbortController();
@@ -127,7 +133,10 @@ export function runExitCode(
   const failed = result.records.find((r) => r.status === 'failed' && r.id !== 'cleanup');
   if (failed?.exitCode !== undefined && failed.exitCode !== EXIT.FAILED) return failed.exitCode;
   if (failed || result.cleanupErrors.length) return EXIT.FAILED;
-  return exitCodeFor(report);
+  const verdicts = exitCodeFor(report);
+  // Every verdict held, but a step could not run here: the run cannot claim the setup holds.
+  if (verdicts === EXIT.OK && result.records.some((r) => r.status === 'blocked')) return EXIT.INCONCLUSIVE;
+  return verdicts;
 }
 
 /** On failure: diagnostics of everything the run touched, then the reproduction bundle. */

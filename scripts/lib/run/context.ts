@@ -37,6 +37,17 @@ export interface RunContext {
   scenarios: Map<string, ScenarioRun>;
   /** Image reference -> repository digest as pulled on the host (for the reproduction bundle). */
   imageDigests: Record<string, string>;
+  /**
+   * Programs the driver found it cannot run here -> the exact reason (a module the proxy refuses,
+   * a program that cannot be built). Plan steps whose `blockedBy` names one are reported blocked.
+   */
+  blocked?: Record<string, string>;
+}
+
+/** Why a step cannot run here, from the programs it needs that the driver reported missing. */
+export function blockedReason(ctx: Pick<RunContext, 'blocked'>, step: PlanStep): string | undefined {
+  const why = (step.blockedBy ?? []).filter((b) => ctx.blocked?.[b]).map((b) => `${b}: ${ctx.blocked?.[b]}`);
+  return why.length ? why.join('; ') : undefined;
 }
 
 /** What one plan step does, given the run's shared context. */

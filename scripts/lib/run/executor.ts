@@ -18,6 +18,11 @@ export interface ExecStep {
   run(ctx: StepContext): Promise<void>;
   /** Teardown-phase steps run even after a failure (reports, capture stop). */
   always?: boolean;
+  /**
+   * Asked when the step comes up: the reason it cannot run here (a program it needs is missing),
+   * or undefined. A blocked step is recorded `blocked` with that reason; it neither runs nor fails.
+   */
+  blocked?: () => string | undefined;
 }
 
 export interface ExecOptions {
@@ -59,6 +64,20 @@ export async function execute(steps: readonly ExecStep[], opts: ExecOptions): Pr
       };
       records.push(skipped);
       opts.progress.end(skipped);
+      continue;
+    }
+    const blockedBy = step.blocked?.();
+    if (blockedBy) {
+      const blocked: StepRecord = {
+        id: step.id,
+        title: step.title,
+        status: 'blocked',
+        startedAt: new Date().toISOString(),
+        durationMs: 0,
+        error: blockedBy,
+      };
+      records.push(blocked);
+      opts.progress.end(blocked);
       continue;
     }
     const started = Date.now();

@@ -18,13 +18,20 @@ function fmt(ms: number): string {
 
 export { fmt as formatDuration };
 
+const STATUS_WORD: Record<StepRecord['status'], string> = {
+  ok: 'done ',
+  failed: 'FAIL ',
+  skipped: 'skip ',
+  blocked: 'BLOCK',
+};
+
 export function plainProgress(out: NodeJS.WritableStream = process.stdout): Progress {
   const stamp = () => new Date().toISOString().slice(11, 19);
   return {
     start: (id, title) => out.write(`${stamp()} start ${id}: ${title}\n`),
     end: (r) =>
       out.write(
-        `${stamp()} ${r.status === 'ok' ? 'done ' : r.status === 'failed' ? 'FAIL ' : 'skip '} ${r.id} (${fmt(r.durationMs)})${r.error ? `: ${r.error}` : ''}\n`,
+        `${stamp()} ${STATUS_WORD[r.status]} ${r.id} (${fmt(r.durationMs)})${r.error ? `: ${r.error}` : ''}\n`,
       ),
     note: (line) => out.write(`${stamp()}   ${line}\n`),
     close: () => {},
@@ -47,7 +54,14 @@ export function ttyProgress(out: NodeJS.WriteStream = process.stdout): Progress 
     },
     end(r) {
       current = null;
-      const mark = r.status === 'ok' ? '\x1b[32m✓\x1b[0m' : r.status === 'failed' ? '\x1b[31m✗\x1b[0m' : '-';
+      const mark =
+        r.status === 'ok'
+          ? '\x1b[32m✓\x1b[0m'
+          : r.status === 'failed'
+            ? '\x1b[31m✗\x1b[0m'
+            : r.status === 'blocked'
+              ? '\x1b[33m⊘\x1b[0m'
+              : '-';
       out.write(
         `\r\x1b[2K  ${mark} ${r.id}: ${r.title} (${fmt(r.durationMs)})${r.error ? `\n      ${r.error}` : ''}\n`,
       );

@@ -1,4 +1,5 @@
-export type StepStatus = 'ok' | 'failed' | 'skipped';
+/** `blocked`: not run because a program it needs cannot run here (the error says which and why). */
+export type StepStatus = 'ok' | 'failed' | 'skipped' | 'blocked';
 
 export interface StepRecord {
   id: string;
