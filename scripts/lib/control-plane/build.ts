@@ -19,12 +19,20 @@ export function cacheHome(): string {
 
 export const UPSTREAM_DIR = join(projectRoot, 'tools', 'upstream');
 
-/** Every program the control plane runs, in build order (the longest first, so it is reported first). */
+/** Every upstream, in build order. */
 export const BUILD_ORDER: readonly UpstreamName[] = ['kubernetes', 'etcd', 'kwok', 'certManager'];
+
+/**
+ * Programs the control plane needs before it can start come first; kubectl (only used for
+ * commands) last, so a cold start is not held up by it.
+ */
+const LAST = new Set(['kubectl']);
 
 export interface BuildOptions {
   /** Only these upstreams (default: all of BUILD_ORDER). */
   readonly only?: readonly UpstreamName[];
+  /** Leave these programs out (e.g. kubectl when only the control plane must start). */
+  readonly skip?: readonly string[];
   /** The `go` to use (default: `go` on PATH). */
   readonly go?: string;
   readonly signal?: AbortSignal;
@@ -85,21 +93,28 @@ export async function buildComponents(
   const go = opts.go ?? 'go';
   const goVer = await goVersion(go);
   const out: BuiltPrograms = {};
+  const jobs: { pin: UpstreamPin; program: string; pkg: string }[] = [];
   for (const name of opts.only ?? BUILD_ORDER) {
     const pin: UpstreamPin = upstreamPins[name];
-    const key = await buildKey(pin, goVer);
     for (const [program, pkg] of Object.entries(pin.programs)) {
-      const dir = binDir(program, pin.version);
-      const bin = join(dir, program);
-      const stamp = await readFile(join(dir, 'stamp.json'), 'utf8')
-        .then((t) => JSON.parse(t) as Stamp)
-        .catch(() => undefined);
-      if (stamp?.key === key && existsSync(bin)) {
-        out[program] = bin;
-        continue;
-      }
-      out[program] = await buildOne({ go, goVer, pin, program, pkg, dir, key, log, signal: opts.signal });
+      if (!opts.skip?.includes(program)) jobs.push({ pin, program, pkg });
     }
+  }
+  jobs.sort((a, b) => Number(LAST.has(a.program)) - Number(LAST.has(b.program)));
+  const keys = new Map<UpstreamPin, string>();
+  for (const { pin, program, pkg } of jobs) {
+    const key = keys.get(pin) ?? (await buildKey(pin, goVer));
+    keys.set(pin, key);
+    const dir = binDir(program, pin.version);
+    const bin = join(dir, program);
+    const stamp = await readFile(join(dir, 'stamp.json'), 'utf8')
+      .then((t) => JSON.parse(t) as Stamp)
+      .catch(() => undefined);
+    if (stamp?.key === key && existsSync(bin)) {
+      out[program] = bin;
+      continue;
+    }
+    out[program] = await buildOne({ go, goVer, pin, program, pkg, dir, key, log, signal: opts.signal });
   }
   return out;
 }

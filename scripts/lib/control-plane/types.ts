@@ -1,5 +1,6 @@
 // The control-plane run's public types: what runs, and the handle the harness drives it with.
 import { HintedError } from '../../../scenarios/errors.ts';
+import type { KubeObject } from '../k8s/types.ts';
 
 /** One program of the run, for the report's `components` list. */
 export interface Component {
@@ -15,6 +16,8 @@ export interface ControlPlaneOptions {
   readonly log: (line: string) => void;
   /** Aborting stops every process that was started (unless the caller keeps them afterwards). */
   readonly signal?: AbortSignal;
+  /** Build kubectl too (default true; the harness's kubectl and helm steps use it). */
+  readonly withKubectl?: boolean;
   /** Seconds to wait for each component to become ready (default 120). */
   readonly readyTimeoutSec?: number;
 }
@@ -27,6 +30,12 @@ export interface ControlPlane {
   readonly server: string;
   /** What runs now, with versions and sources. */
   components(): Component[];
+  /**
+   * cert-manager's CRDs and manifests for this control plane, rendered with `helm` from the pinned
+   * module's own chart (the webhook configurations point at the loopback webhook). Apply them
+   * (KubeClient.applyAll), then call startCertManager().
+   */
+  certManagerManifests(helm: string): Promise<KubeObject[]>;
   /**
    * The real cert-manager controller, webhook and cainjector as local processes. Call it after the
    * cert-manager CRDs and manifests are applied (see certManagerManifests); it points the webhook
