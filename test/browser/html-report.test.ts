@@ -238,4 +238,32 @@ test('a planted flaw turns exactly its arrow red; nothing else changes colour', 
   await after.page.close();
 });
 
+test('stand-ins, components and blocked steps of a run are shown', async () => {
+  // The shape a control-plane run adds: who served and called a path, the programs, blocked steps.
+  const report = structuredClone(reports.get('full-mtls')!) as HtmlReport & Record<string, unknown>;
+  (report.results[0] as unknown as Record<string, unknown>).actors = {
+    'engine->pod': { server: 'stand-in (init-pod replica in the lab)', client: 'real direktiv flow v0.4.1' },
+  };
+  report.components = [{ name: 'kube-apiserver', version: 'v1.24.17', source: 'k8s.io/kubernetes module' }];
+  report.blocked = [{ id: 'full-mtls/knative.install', reason: 'no container runtime here' }];
+  const file = join(OUT, 'stand-ins.html');
+  writeFileSync(file, await renderHtml(report));
+  const { page } = await reportPage(browser);
+  await page.goto(pathToFileURL(file).href);
+  const standIn = page.locator('g.node.standin');
+  assert.is(await standIn.count(), 1, 'one box drawn as a stand-in');
+  assert.is(await standIn.getAttribute('data-node'), 'init-pod');
+  assert.is(await page.locator('g.node[data-node="engine"].standin').count(), 0, 'the real client is not');
+  await page.locator('a.edge[data-path="engine->pod"] text.label').hover();
+  const key = await page.$eval('section.profile', (e) => e.id);
+  const ev = (await page.locator(`#${evidenceDomId(key, 'path:engine->pod')}`).textContent()) ?? '';
+  assert.match(ev, /server: stand-in \(init-pod replica in the lab\); client: real direktiv flow v0\.4\.1/);
+  assert.match((await page.locator('table.components').textContent()) ?? '', /kube-apiserver\s*v1\.24\.17/);
+  assert.match(
+    (await page.locator('ul.blocked').textContent()) ?? '',
+    /knative\.install: no container runtime here/,
+  );
+  await page.close();
+});
+
 test.run();

@@ -21,6 +21,8 @@ export interface DiagramNode {
   label: string;
   detail: string;
   group: NamespaceRole;
+  /** What played this component where it was not the real program (a run on stand-ins says so). */
+  standIn?: string[];
 }
 
 export interface DiagramGroup {
@@ -49,10 +51,16 @@ export interface Diagram {
   edges: DiagramEdge[];
 }
 
+/** Who served and who called a path, when a run says (`real ...` or `stand-in ...`). */
+export type Actors = Partial<Record<string, { server: string; client: string }>>;
+
 export interface DiagramInput {
   scenario: { namespace: string; serviceNamespace: string };
   verdicts: ReadonlyArray<VerdictLike & { path: string }>;
+  actors?: Actors;
 }
+
+const isStandIn = (who: string | undefined) => who !== undefined && /stand-in/i.test(who);
 
 const PROTOCOL_WORD: Record<PathProtocol, string> = {
   'ingress-https': 'HTTP',
@@ -87,6 +95,16 @@ export function buildDiagram(
     ...TOPOLOGY[id],
     group: TOPOLOGY[id].namespace,
   }));
+  for (const id of PATH_IDS) {
+    const a = input.actors?.[id];
+    for (const [node, who] of [
+      [PATHS[id].server, a?.server],
+      [PATHS[id].client, a?.client],
+    ] as const) {
+      const n = nodes.find((x) => x.id === node);
+      if (n && who && isStandIn(who) && !n.standIn?.includes(who)) n.standIn = [...(n.standIn ?? []), who];
+    }
+  }
   const groups = NAMESPACE_ROLES.filter((r) => nodes.some((n) => n.group === r)).map((id) => ({
     id,
     label: namespaceOf(id, input.scenario),

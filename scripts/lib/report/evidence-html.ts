@@ -97,6 +97,8 @@ function extraFields(v: Record<string, unknown>): string {
     'warnings',
     'judgements',
     'evidence',
+    'server',
+    'client',
   ]);
   const rows = Object.entries(v)
     .filter(([k, x]) => !known.has(k) && x !== undefined && x !== null)
@@ -121,7 +123,12 @@ function configCheck(c: Record<string, unknown>): string {
   );
 }
 
-export function pathEvidenceHtml(v: VerdictJson | undefined, pathId: string, errata: Erratum[]): string {
+export function pathEvidenceHtml(
+  v: VerdictJson | undefined,
+  pathId: string,
+  errata: Erratum[],
+  actors?: { server: string; client: string },
+): string {
   const info = isPathId(pathId) ? PATHS[pathId] : undefined;
   const cls = arrowClass(v);
   const out: string[] = [];
@@ -133,6 +140,15 @@ export function pathEvidenceHtml(v: VerdictJson | undefined, pathId: string, err
       `<p class="meta">${esc(info.description)}; port ${pathPorts(info.id)}, ${esc(info.protocol)}; dials <code>${esc(
         info.service,
       )}</code>; controlled by <code>${esc(info.controlledBy)}</code></p>`,
+    );
+  }
+  const who = actors ?? (v as { server?: unknown; client?: unknown } | undefined);
+  if (typeof who?.server === 'string' || typeof who?.client === 'string') {
+    const standIn = /stand-in/i.test(`${who?.server} ${who?.client}`);
+    out.push(
+      `<p class="${standIn ? 'standin' : 'meta'}">server: ${esc(String(who?.server ?? '?'))}; client: ${esc(
+        String(who?.client ?? '?'),
+      )}${standIn ? ' (a verdict on a stand-in is no verdict on the real program)' : ''}</p>`,
     );
   }
   if (!v) {

@@ -5,7 +5,7 @@
 // external reference: it opens offline. Like every form, it never carries key material.
 import { EXEMPTIONS, PATH_IDS, type PathId } from '../../../scenarios/index.ts';
 import { ARROW_CLASSES, ARROW_STYLES, arrowClass, stateText } from './arrow-style.ts';
-import { buildDiagram, type Diagram } from './diagram.ts';
+import { type Actors, buildDiagram, type Diagram } from './diagram.ts';
 import { type ErrataOnPaths, errataOnPaths, type StepLike } from './errata-paths.ts';
 import { exemptionHtml, pathEvidenceHtml, type VerdictJson } from './evidence-html.ts';
 import { layoutDiagram, type PlacedDiagram } from './layout.ts';
@@ -14,7 +14,10 @@ import { esc, renderSvg, slug } from './svg.ts';
 import type { ProfileResult, RunReport } from './types.ts';
 
 /** A run report as the JSON carries it: a cluster run adds its steps; newer runs may add more. */
-export type HtmlReport = RunReport & { steps?: StepLike[]; components?: unknown };
+export type HtmlReport = RunReport & { steps?: StepLike[]; components?: unknown; blocked?: unknown };
+
+/** Who served and called each path, where a run used stand-ins (control-plane runs say so). */
+const actorsOf = (r: ProfileResult): Actors | undefined => (r as ProfileResult & { actors?: Actors }).actors;
 
 const CSS = `
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--panel:#f6f8fa}
@@ -47,6 +50,7 @@ table{border-collapse:collapse}
 .hint{margin:4px 0}
 .ev ul{margin:2px 0 6px;padding-left:18px}.ev li{margin:1px 0;word-break:break-word}
 .ev .reason{font-family:ui-monospace,monospace;font-size:12px;word-break:break-word}
+.ev .standin{background:#fbefff;border:1px solid #8250df;padding:4px 6px;border-radius:4px}
 .ev .erratum{background:#fff8c5;border:1px solid #d4a72c;padding:4px 6px;border-radius:4px}
 b.ok{color:#1a7f37}b.bad{color:#cf222e}
 .kv th{text-align:left;padding-right:8px;vertical-align:top}
@@ -54,6 +58,7 @@ svg.topology text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sa
 svg.topology .ns rect{fill:#f6f8fa;stroke:#d1d9e0}
 svg.topology .ns text{font-size:11px;fill:#59636e;font-weight:600}
 svg.topology .node rect{fill:#fff;stroke:#454c54}
+svg.topology .node.standin rect{stroke-dasharray:4 3;fill:#fbf7ff}
 svg.topology .node text{text-anchor:middle}
 svg.topology .node .name{font-size:13px;font-weight:600}
 svg.topology .node .detail{font-size:10px;fill:#59636e}
@@ -68,7 +73,7 @@ svg.topology .edge:hover .label-bg,svg.topology .edge:focus .label-bg,svg.topolo
 .timeline td,.timeline th{padding:2px 8px;font-size:13px;border-bottom:1px solid var(--line);vertical-align:top}
 .bar{position:relative;height:12px;min-width:240px;background:var(--panel)}
 .bar span{position:absolute;top:0;height:12px;min-width:2px;border-radius:2px}
-.bar .ok{background:#2da44e}.bar .failed{background:#cf222e}.bar .skipped{background:#afb8c1}
+.bar .ok{background:#2da44e}.bar .failed{background:#cf222e}.bar .skipped{background:#afb8c1}.bar .blocked{background:#8250df}
 pre{white-space:pre-wrap;font-size:12px;background:var(--panel);padding:6px;border-radius:4px;max-height:300px;overflow:auto}
 .errata td,.errata th{padding:3px 8px;border-bottom:1px solid var(--line);font-size:13px;vertical-align:top;text-align:left}
 @media print{.ev{display:block;position:static;max-height:none;width:auto;box-shadow:none;border-width:1px 0 0;border-radius:0}}
@@ -99,6 +104,10 @@ async function placeAll(sections: Section[]): Promise<Map<string, PlacedDiagram>
     // Reserve each label's widest text over the group, so every profile's label fits its box.
     const template: Diagram = {
       ...first,
+      nodes: first.nodes.map((n, i) => {
+        const all = group.flatMap((s) => s.diagram.nodes[i]!.standIn ?? []);
+        return all.length ? { ...n, standIn: [...new Set(all)] } : n;
+      }),
       edges: first.edges.map((e, i) => ({
         ...e,
         label: group
@@ -215,7 +224,12 @@ function profileSection(s: Section, placed: PlacedDiagram): string {
             .map((w) => w.detail)
             .join('; '),
         }));
-      body = pathEvidenceHtml(verdictOf(r, e.path) as VerdictJson | undefined, e.path, errata);
+      body = pathEvidenceHtml(
+        verdictOf(r, e.path) as VerdictJson | undefined,
+        e.path,
+        errata,
+        actorsOf(r)?.[e.path],
+      );
     } else {
       const ex =
         EXEMPTIONS.find((x) => x.id === e.exemption) ?? r.exemptions.find((x) => x.id === e.exemption);
@@ -313,14 +327,35 @@ function exemptSection(report: HtmlReport): string {
     .join('')}</ul>`;
 }
 
+type Component = { name?: unknown; version?: unknown; source?: unknown };
+
+/** The programs a run used (control-plane runs list them) and the steps that could not run here. */
 function componentsSection(report: HtmlReport): string {
-  if (report.components === undefined || report.components === null) return '';
-  const rows = Array.isArray(report.components)
-    ? report.components.map((c) => `<li><code>${esc(JSON.stringify(c))}</code></li>`)
-    : Object.entries(report.components as Record<string, unknown>).map(
-        ([k, v]) => `<li><b>${esc(k)}</b>: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}</li>`,
-      );
-  return `<h2>Components</h2><ul class="components">${rows.join('')}</ul>`;
+  const out: string[] = [];
+  const comps = report.components;
+  if (Array.isArray(comps) && comps.length) {
+    const cell = (x: unknown) => esc(typeof x === 'string' ? x : JSON.stringify(x ?? ''));
+    out.push(
+      `<h2>Components</h2><table class="errata components"><tr><th>program</th><th>version</th><th>source</th></tr>${(
+        comps as Component[]
+      )
+        .map((c) => `<tr><td>${cell(c.name)}</td><td>${cell(c.version)}</td><td>${cell(c.source)}</td></tr>`)
+        .join('')}</table>`,
+    );
+  } else if (comps !== undefined && comps !== null) {
+    out.push(`<h2>Components</h2><pre>${esc(JSON.stringify(comps, null, 2))}</pre>`);
+  }
+  const blocked = report.blocked;
+  if (Array.isArray(blocked) && blocked.length) {
+    out.push(
+      `<h2>Blocked steps</h2><p class="meta">Not run here, never counted as a pass.</p><ul class="blocked">${(
+        blocked as Array<{ id?: unknown; reason?: unknown }>
+      )
+        .map((b) => `<li><code>${esc(String(b.id ?? ''))}</code>: ${esc(String(b.reason ?? ''))}</li>`)
+        .join('')}</ul>`,
+    );
+  }
+  return out.join('');
 }
 
 export async function renderHtml(report: HtmlReport): Promise<string> {
@@ -330,7 +365,10 @@ export async function renderHtml(report: HtmlReport): Promise<string> {
       key: `p${i}-${slug(result.scenario.name)}`,
       result,
       errata,
-      diagram: buildDiagram(result, errata?.byPath ?? new Map<PathId, number[]>()),
+      diagram: buildDiagram(
+        { ...result, ...(actorsOf(result) ? { actors: actorsOf(result)! } : {}) },
+        errata?.byPath ?? new Map<PathId, number[]>(),
+      ),
     };
   });
   const placed = await placeAll(sections);

@@ -65,7 +65,12 @@ const GROUP_OPTIONS = {
 export async function layoutDiagram(d: Diagram): Promise<PlacedDiagram> {
   const elk = new ELK();
   const size = (n: DiagramNode) => ({
-    width: Math.max(textWidth(n.label, 13), textWidth(n.detail, 10)) + 2 * NODE_PAD,
+    width:
+      Math.max(
+        textWidth(n.label, 13),
+        textWidth(n.standIn?.length ? `stand-in · ${n.detail}` : n.detail, 10),
+      ) +
+      2 * NODE_PAD,
     height: 2 * NODE_LINE + NODE_PAD,
   });
   const edgesFor = (e: DiagramEdge): ElkExtendedEdge => ({

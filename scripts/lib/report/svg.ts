@@ -55,8 +55,12 @@ export function renderSvg(d: PlacedDiagram, o: SvgOptions): string {
   }
   for (const n of d.nodes) {
     const cx = n.x + n.width / 2;
+    const standIn = n.standIn?.length ? ` standin" data-stand-in="${esc(n.standIn.join('; '))}` : '';
+    const title = n.standIn?.length ? `<title>${esc(`${n.label}: ${n.standIn.join('; ')}`)}</title>` : '';
     out.push(
-      `<g class="node" data-node="${n.id}"><rect x="${r1(n.x)}" y="${r1(n.y)}" width="${r1(n.width)}" height="${r1(n.height)}" rx="5"/><text class="name" x="${r1(cx)}" y="${r1(n.y + NODE_LINE)}">${esc(n.label)}</text><text class="detail" x="${r1(cx)}" y="${r1(n.y + 2 * NODE_LINE)}">${esc(n.detail)}</text></g>`,
+      `<g class="node${standIn}" data-node="${n.id}">${title}<rect x="${r1(n.x)}" y="${r1(n.y)}" width="${r1(n.width)}" height="${r1(n.height)}" rx="5"/><text class="name" x="${r1(cx)}" y="${r1(n.y + NODE_LINE)}">${esc(n.label)}</text><text class="detail" x="${r1(cx)}" y="${r1(n.y + 2 * NODE_LINE)}">${esc(
+        n.standIn?.length ? `stand-in · ${n.detail}` : n.detail,
+      )}</text></g>`,
     );
   }
   // Exempt arrows first: the judged ones are drawn over them.
