@@ -146,6 +146,11 @@ test('live configuration evidence: the API not mounting the functions certificat
   const config = evidenceOf(ctx.scenarios.get(s.name)!).config!;
   assert.not.ok(config['api->functions']!.ok);
   assert.match(config['api->functions']!.findings.join(), 'functionscerts');
+  // Every requirement checked is kept, held or not, with the template it comes from.
+  const checks = config['api->functions']!.checks ?? [];
+  const broken = checks.filter((c) => !c.ok);
+  assert.ok(broken.length > 0 && checks.some((c) => c.ok), 'held and failed checks are both recorded');
+  assert.ok(broken.every((c) => /templates\/api-deployment\.yaml/.test(c.source)), broken.map((c) => c.source).join());
   for (const p of ['api->engine', 'engine->functions', 'sidecar->engine'] as const) {
     assert.ok(config[p]!.ok, `${p} unaffected: ${config[p]!.findings.join('; ')}`);
   }

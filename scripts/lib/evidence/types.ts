@@ -68,6 +68,20 @@ export interface ConfigEvidence {
   ok: boolean;
   /** One line per finding, e.g. "Secret direktiv-cert-flow missing in direktiv-services-direktiv". */
   findings: string[];
+  /** Every requirement checked on the live objects, held or not, with where it comes from. */
+  checks?: ConfigCheck[];
+}
+
+export interface ConfigCheck {
+  ok: boolean;
+  /** `Kind namespace/name` of the live object. */
+  object: string;
+  /** What must hold, in words. */
+  what: string;
+  /** What the live object has. */
+  live: string;
+  /** The chart template or Go source that makes it so (e.g. templates/flow-deployment.yaml). */
+  source: string;
 }
 
 /** A judgement of one kind of evidence against the expected state. */

@@ -10,7 +10,7 @@ import { requirementsFor } from '../chart-check/requirements.ts';
 import type { Reached, RunningCapture } from '../cluster/driver.ts';
 import { driveTraffic, type TrafficRecord } from '../direktiv-api/traffic.ts';
 import { trafficWorkflowId } from '../direktiv-api/workflow.ts';
-import type { ConfigEvidence, PassivePathEvidence } from '../evidence/types.ts';
+import type { ConfigCheck, ConfigEvidence, PassivePathEvidence } from '../evidence/types.ts';
 import type { KubeClient } from '../k8s/client.ts';
 import type { KubeObject } from '../k8s/types.ts';
 import { foreignClientCertificate } from '../lab/pki.ts';
@@ -197,9 +197,10 @@ export const evidenceActions: Record<string, Action> = {
     }
     const results = evaluateAll(requirementsFor(sc), live);
     const config: Partial<Record<PathId, ConfigEvidence>> = {};
-    const add = (path: PathId, ok: boolean, finding: string | null) => {
-      config[path] ??= { kind: 'config', path, ok: true, findings: [] };
+    const add = (path: PathId, ok: boolean, finding: string | null, check: ConfigCheck) => {
+      config[path] ??= { kind: 'config', path, ok: true, findings: [], checks: [] };
       const c = config[path];
+      c.checks?.push(check);
       if (!ok) {
         c.ok = false;
         if (finding) c.findings.push(finding);
@@ -207,7 +208,8 @@ export const evidenceActions: Record<string, Action> = {
     };
     for (const { requirement: r, result } of results) {
       const finding = `${r.object}: ${r.what} (live: ${result.actual})`;
-      for (const p of requirementPaths(`${r.what} ${r.because}`)) add(p, result.ok, finding);
+      const check = { ok: result.ok, object: r.object, what: r.what, live: result.actual, source: r.because };
+      for (const p of requirementPaths(`${r.what} ${r.because}`)) add(p, result.ok, finding, check);
     }
     // The Knative settings the profile needs on the live ConfigMaps (config-contour, config-network).
     for (const p of knativePatches(sc)) {
@@ -225,6 +227,13 @@ export const evidenceActions: Record<string, Action> = {
           'engine->knative',
           ok,
           `ConfigMap ${p.namespace}/${p.configMap} ${k}: ${have ?? 'unset'}, the profile needs ${want ?? 'unset'}`,
+          {
+            ok,
+            object: `ConfigMap ${p.namespace}/${p.configMap}`,
+            what: `${k}: ${want ?? 'unset'}`,
+            live: have ?? 'unset',
+            source: 'scenarios/knative-settings.ts (Knative patches of the profile)',
+          },
         );
       }
     }
