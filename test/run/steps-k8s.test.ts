@@ -150,7 +150,10 @@ test('live configuration evidence: the API not mounting the functions certificat
   const checks = config['api->functions']!.checks ?? [];
   const broken = checks.filter((c) => !c.ok);
   assert.ok(broken.length > 0 && checks.some((c) => c.ok), 'held and failed checks are both recorded');
-  assert.ok(broken.every((c) => /templates\/api-deployment\.yaml/.test(c.source)), broken.map((c) => c.source).join());
+  assert.ok(
+    broken.every((c) => /templates\/api-deployment\.yaml/.test(c.source)),
+    broken.map((c) => c.source).join(),
+  );
   for (const p of ['api->engine', 'engine->functions', 'sidecar->engine'] as const) {
     assert.ok(config[p]!.ok, `${p} unaffected: ${config[p]!.findings.join('; ')}`);
   }
