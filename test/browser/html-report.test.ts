@@ -15,7 +15,7 @@ import { ARROW_STYLES, arrowClass } from '../../scripts/lib/report/arrow-style.t
 import { launchChromium, reportPage } from '../../scripts/lib/report/chromium.ts';
 import { evidenceDomId, type HtmlReport, renderHtml } from '../../scripts/lib/report/html.ts';
 import { parseReport } from '../../scripts/lib/report/load.ts';
-import { renderJson } from '../../scripts/lib/report/render.ts';
+import { renderJson, renderMarkdown } from '../../scripts/lib/report/render.ts';
 import { buildReport } from '../../scripts/lib/report/types.ts';
 import { testHelm } from '../../scripts/lib/tools/test-helm.ts';
 
@@ -263,6 +263,40 @@ test('stand-ins, components and blocked steps of a run are shown', async () => {
     (await page.locator('ul.blocked').textContent()) ?? '',
     /knative\.install: no container runtime here/,
   );
+  await page.close();
+});
+
+const MERMAID = resolve('node_modules/mermaid/dist/mermaid.min.js');
+
+test('the Markdown topology is a Mermaid chart Mermaid renders, one link per arrow in its colour', async () => {
+  const md = renderMarkdown(reports.get('full-mtls-flaw')!);
+  const code = /```mermaid\n([\s\S]*?)\n```/.exec(md)?.[1];
+  assert.ok(code, 'a mermaid block');
+  const { page, requests } = await reportPage(browser);
+  await page.setContent('<!doctype html><body><div id="out"></div></body>');
+  // The library comes from node_modules, inlined by the driver: nothing is fetched.
+  await page.addScriptTag({ path: MERMAID });
+  const svg = (await page.evaluate(`(async () => {
+    mermaid.initialize({ startOnLoad: false });
+    const { svg } = await mermaid.render('topology', ${JSON.stringify(code)});
+    document.getElementById('out').innerHTML = svg;
+    return [...document.querySelectorAll('#out path.flowchart-link')].map((p) => p.getAttribute('style') || '');
+  })()`)) as string[];
+  const edges = code.split('\n').filter((l) => / -->\|| -\.->\|/.test(l)).length;
+  assert.is(svg.length, edges, 'one drawn link per arrow');
+  const red = svg.filter((st) => st.includes(ARROW_STYLES.fail.colour));
+  assert.is(red.length, 1, 'one red link: the planted flaw');
+  assert.ok(
+    svg.filter((st) => st.includes(ARROW_STYLES.mtls.colour)).length >= 5,
+    'the mTLS paths in dark green',
+  );
+  const labels = await page.locator('#out .edgeLabel').allTextContents();
+  assert.ok(
+    labels.some((l) => l.includes('8080 HTTP · plain (want tls)')),
+    labels.join(' | '),
+  );
+  await page.locator('#out svg').screenshot({ path: join(OUT, 'markdown-mermaid.png') });
+  assert.equal(requests, [], 'mermaid fetched nothing');
   await page.close();
 });
 
