@@ -47,7 +47,9 @@ function mtlsFacts(over: Partial<ActiveFacts> = {}): ActiveFacts {
   };
 }
 
-const failing = (cs: ActiveCheck[]) => cs.filter((c) => !c.ok).map((c) => c.reason);
+const failing = (cs: ActiveCheck[]) =>
+  cs.filter((c) => !c.ok && c.status !== 'inconclusive').map((c) => c.reason);
+const undecided = (cs: ActiveCheck[]) => cs.filter((c) => c.status === 'inconclusive').map((c) => c.name);
 
 test('mtls: all facts as they should be, no failure; observed mtls', () => {
   const cs = activeChecks(grpcTarget, { state: 'mtls' }, mtlsFacts());
@@ -115,7 +117,56 @@ test('each flaw is named in words, with the real port', () => {
 
 test('tls expectation: a server that demands a client certificate fails (the real client has none)', () => {
   const cs = activeChecks(grpcTarget, { state: 'tls' }, mtlsFacts());
-  assert.equal(failing(cs), ['no answer over TLS without a client certificate on 7777']);
+  assert.equal(failing(cs), ['the server demands a client certificate on 7777 (the real client has none)']);
+  // The real client is refused, so no other refusal can be told apart from it.
+  assert.equal(undecided(cs), ['plaintext-refused', 'legacy-tls-refused']);
+});
+
+test('every refusal is judged against the legitimate request: pass, fail, or inconclusive', () => {
+  // Refused at the HTTP layer (nginx `ssl_verify_client optional` + 403): a refusal, not an answer.
+  const http403 = mtlsFacts({
+    withoutClientCert: {
+      accepted: false,
+      detail: 'HTTP/1.1 403 Forbidden (HTTP/1.x)',
+      answer: {
+        outcome: 'refused',
+        layer: 'http',
+        status: 'HTTP/1.1 403 Forbidden',
+        tls: { version: 'TLSv1.3' },
+      },
+    },
+  });
+  const ok = activeChecks(grpcTarget, { state: 'mtls' }, http403);
+  assert.equal(failing(ok), []);
+  const none = ok.find((c) => c.name === 'no-client-cert-refused')!;
+  assert.match(none.detail, /^probe: refused at http; HTTP\/1.1 403 Forbidden.*legitimate request: OK$/);
+  // The server refuses the real client too: nothing can be told apart.
+  const refusesAll = mtlsFacts({ withClientCert: { accepted: false, detail: '7 PERMISSION_DENIED: nope' } });
+  const cs = activeChecks(grpcTarget, { state: 'mtls' }, refusesAll);
+  assert.equal(failing(cs), []);
+  assert.equal(undecided(cs), [
+    'plaintext-refused',
+    'legacy-tls-refused',
+    'no-client-cert-refused',
+    'foreign-client-cert-refused',
+    'client-cert-accepted',
+  ]);
+  for (const c of cs.filter((x) => x.status === 'inconclusive')) {
+    assert.is(c.ok, false);
+    assert.is(c.reason, 'the server refuses the real client too on 7777');
+  }
+  assert.match(
+    cs.find((c) => c.name === 'no-client-cert-refused')!.detail,
+    /probe: certificate required; legitimate request: 7 PERMISSION_DENIED: nope/,
+  );
+  // An accepted probe fails whatever the real client got: acceptance is decided.
+  const acceptsProbe = mtlsFacts({
+    withClientCert: { accepted: false, detail: '7 PERMISSION_DENIED: nope' },
+    withoutClientCert: { accepted: true, detail: 'OK' },
+  });
+  assert.equal(failing(activeChecks(grpcTarget, { state: 'mtls' }, acceptsProbe)), [
+    'a client without certificate is accepted on 7777',
+  ]);
 });
 
 test('plain expectation: the detector must see plaintext; a TLS-only server fails', () => {
@@ -171,9 +222,10 @@ test('a failed handshake stops the TLS checks with the error verbatim', () => {
     handshake: { port: 40001, displayPort: 7777, ok: false, error: 'connect ECONNREFUSED 127.0.0.1:40001' },
     legacy: [],
   };
-  assert.equal(failing(activeChecks(grpcTarget, { state: 'tls' }, facts)), [
-    'no TLS on 7777: connect ECONNREFUSED 127.0.0.1:40001',
-  ]);
+  const cs = activeChecks(grpcTarget, { state: 'tls' }, facts);
+  assert.equal(failing(cs), ['no TLS on 7777: connect ECONNREFUSED 127.0.0.1:40001']);
+  // Plaintext went nowhere, and neither did the real client: that refusal proves nothing.
+  assert.equal(undecided(cs), ['plaintext-refused']);
   assert.is(observedState(grpcTarget, facts), 'down');
 });
 

@@ -134,11 +134,47 @@ test("capture's judge reads passive evidence by default: a plaintext flow on a t
   assert.equal(v.warnings, ['evidence disagrees: passive fails while active passes']);
 });
 
+/** Active evidence where the probe was refused and so was the legitimate request. */
+function undecidedActive(): ActivePathEvidence {
+  const ev = active(true);
+  ev.checks = [
+    { name: 'tls-handshake', ok: true, detail: 'TLSv1.3' },
+    {
+      name: 'plaintext-refused',
+      ok: false,
+      status: 'inconclusive',
+      detail: 'probe: refused: closed; legitimate request: refused at http; HTTP/1.1 403 Forbidden',
+      reason: 'the server refuses the real client too on 6666',
+    },
+  ];
+  return ev;
+}
+
+test('an undecided check makes the verdict inconclusive: never pass, never fail; a failure still decides', () => {
+  const v = judgePath('api->engine', { state: 'tls' }, { active: undecidedActive() });
+  assert.is(v.status, 'inconclusive');
+  assert.is(v.ok, false);
+  assert.equal(v.reasons, []);
+  assert.equal(v.inconclusive, [
+    'plaintext-refused: the server refuses the real client too on 6666 (probe: refused: closed; legitimate request: refused at http; HTTP/1.1 403 Forbidden)',
+  ]);
+  assert.match(v.reason, /^inconclusive: plaintext-refused: the server refuses the real client too/);
+  const withFailure = judgePath(
+    'api->engine',
+    { state: 'tls' },
+    { active: undecidedActive(), passive },
+    { passiveJudge: passiveJudge({ ok: false, reason: '2 plaintext flows to :6666' }) },
+  );
+  assert.is(withFailure.status, 'fail');
+  assert.equal(withFailure.reasons, ['passive: 2 plaintext flows to :6666']);
+  assert.equal(countVerdicts([v, withFailure]), { pass: 0, warn: 0, fail: 1, inconclusive: 1 });
+});
+
 test('judgeScenario covers every path of the scenario, missing evidence included', () => {
   const s = buildScenario({ profile: 'grpc-tls' });
   const vs = judgeScenario(s, { 'api->engine': { active: active(true) } });
   assert.is(vs.length, 10);
-  assert.equal(countVerdicts(vs), { pass: 1, warn: 0, fail: 9 });
+  assert.equal(countVerdicts(vs), { pass: 1, warn: 0, fail: 9, inconclusive: 0 });
   assert.is(vs.find((v) => v.path === 'engine->pod')!.expected.state, 'plain');
 });
 

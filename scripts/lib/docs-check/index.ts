@@ -13,7 +13,7 @@ import {
 /** A path's verdict as the run reports it. `not-run`: the run stopped before the path was measured. */
 export interface DocsPathResult {
   path: PathId;
-  outcome: 'pass' | 'fail' | 'not-run';
+  outcome: 'pass' | 'fail' | 'inconclusive' | 'not-run';
   /** Why it failed (verbatim from the verdict), e.g. "3 plaintext flows to :5555". */
   reasons?: string[];
   /** Warnings on a pass, e.g. "port 80 of the internal Envoy still serves plaintext". */
@@ -23,7 +23,7 @@ export interface DocsPathResult {
 /** The fields of the verdict module's PathVerdict this check reads (structural, no import). */
 export interface VerdictLike {
   path: PathId;
-  status: 'pass' | 'warn' | 'fail';
+  status: 'pass' | 'warn' | 'fail' | 'inconclusive';
   reasons?: string[];
   warnings?: string[];
 }
@@ -39,7 +39,7 @@ export function docsPathResults(verdicts: readonly VerdictLike[]): DocsPathResul
     if (!v) return { path, outcome: 'not-run' };
     return {
       path,
-      outcome: v.status === 'fail' ? 'fail' : 'pass',
+      outcome: v.status === 'fail' ? 'fail' : v.status === 'inconclusive' ? 'inconclusive' : 'pass',
       ...(v.reasons?.length ? { reasons: [...v.reasons] } : {}),
       ...(v.warnings?.length ? { warnings: [...v.warnings] } : {}),
     };

@@ -1,7 +1,12 @@
 // Active facts judged against a path's expected state: named checks, each with the reason in
 // words when it fails ("plaintext accepted on 6666", "certificate lacks direktiv-flow-hl.default").
+// Every "X is refused" check is judged against the legitimate request to the same server (the
+// real client's certificate, TLS, its ALPN and SNI): it passes when the probe is refused at any
+// layer and the legitimate request gets a real answer, fails when the probe gets an answer, and
+// is inconclusive (never pass, never fail) when the server refuses the real client too.
 import type { PathExpectation } from '../../../scenarios/index.ts';
-import type { ActiveCheck, ActiveFacts, ObservedState, PlainFact, ProbeTarget } from './types.ts';
+import { describeAnswer } from './answer.ts';
+import type { ActiveCheck, ActiveFacts, AppAttempt, ObservedState, PlainFact, ProbeTarget } from './types.ts';
 
 export type { ActiveCheck };
 
@@ -23,6 +28,54 @@ function fail(name: string, reason: string, detail: string): ActiveCheck {
   return { name, ok: false, detail, reason };
 }
 
+function inconclusive(name: string, reason: string, detail: string): ActiveCheck {
+  return { name, ok: false, status: 'inconclusive', detail, reason };
+}
+
+/** One attempt in words: its layered answer when the probe recorded one. */
+function attemptLine(a: AppAttempt | undefined): string {
+  if (!a) return 'not attempted';
+  return a.answer ? describeAnswer(a.answer) : a.detail;
+}
+
+function plainLine(p: PlainFact): string {
+  return `${p.outcome}: ${p.detail}${p.firstBytes && p.outcome !== 'served' ? ` (first bytes ${p.firstBytes})` : ''}`;
+}
+
+/**
+ * The legitimate request: what the path's real client sends (TLS, its ALPN and SNI, and under
+ * mtls its certificate). A failed modern handshake (made with the real certificate) is its answer
+ * when there is no request.
+ */
+function legitimateOf(facts: ActiveFacts, state: PathExpectation['state']): AppAttempt | undefined {
+  if (!facts.handshake.ok)
+    return { accepted: false, detail: `TLS handshake failed: ${facts.handshake.error}` };
+  return state === 'mtls' ? facts.withClientCert : facts.withoutClientCert;
+}
+
+/** "X is refused", judged against the legitimate request (see the top of this file). */
+function refusal(
+  name: string,
+  probe: { refused: boolean; line: string },
+  legit: AppAttempt | undefined,
+  acceptedReason: string,
+  port: number,
+): ActiveCheck {
+  const both = `probe: ${probe.line}; legitimate request: ${attemptLine(legit)}`;
+  if (!probe.refused) return fail(name, acceptedReason, both);
+  if (legit?.accepted) return pass(name, both);
+  return inconclusive(name, `the server refuses the real client too on ${port}`, both);
+}
+
+/** A refusal that names its cause: the server asked for a certificate and alerted for lack of one. */
+function demandsCertificate(a: AppAttempt): boolean {
+  const alert = a.answer?.alert ?? a.detail;
+  return (
+    /certificate required/i.test(alert) ||
+    (/handshake failure/i.test(alert) && a.answer?.tls?.certificateRequested === true)
+  );
+}
+
 function sansOf(facts: ActiveFacts): string {
   return facts.handshake.peer?.subjectAltName || 'no subjectAltName';
 }
@@ -32,27 +85,36 @@ function plainWord(t: ProbeTarget): string {
 }
 
 /** The TLS checks shared by tls, mtls and https. */
-function tlsChecks(t: ProbeTarget, facts: ActiveFacts): ActiveCheck[] {
+function tlsChecks(t: ProbeTarget, facts: ActiveFacts, state: PathExpectation['state']): ActiveCheck[] {
   const port = portOf(t);
   const out: ActiveCheck[] = [];
   const main = plainOn(facts, t.port);
   if (main) {
     out.push(
-      main.outcome === 'served' || main.outcome === 'redirected'
-        ? fail('plaintext-refused', `${plainWord(t)} accepted on ${port}`, main.detail)
-        : pass('plaintext-refused', `${main.outcome}: ${main.detail}`),
+      refusal(
+        'plaintext-refused',
+        { refused: main.outcome !== 'served' && main.outcome !== 'redirected', line: plainLine(main) },
+        legitimateOf(facts, state),
+        `${plainWord(t)} accepted on ${port}`,
+        port,
+      ),
     );
   }
   const h = facts.handshake;
   const legacy = facts.legacy.filter((l) => l.accepted);
   const legacyCheck = () =>
-    legacy.length
-      ? fail(
-          'legacy-tls-refused',
-          `${legacy.map((l) => (l.version === 'TLSv1' ? 'TLS 1.0' : 'TLS 1.1')).join(' and ')} accepted on ${port}`,
-          legacy.map((l) => `${l.version}: ${l.detail}`).join('; '),
-        )
-      : pass('legacy-tls-refused', facts.legacy.map((l) => `${l.version}: ${l.detail}`).join('; '));
+    refusal(
+      'legacy-tls-refused',
+      {
+        refused: legacy.length === 0,
+        line: facts.legacy
+          .map((l) => `${l.version}: ${l.answer ? describeAnswer(l.answer) : l.detail}`)
+          .join('; '),
+      },
+      legitimateOf(facts, state),
+      `${legacy.map((l) => (l.version === 'TLSv1' ? 'TLS 1.0' : 'TLS 1.1')).join(' and ')} accepted on ${port}`,
+      port,
+    );
   if (!h.ok) {
     out.push(fail('tls-handshake', `no TLS on ${port}: ${h.error}`, h.error ?? ''));
     // Only a server stuck below TLS 1.2 has legacy facts here.
@@ -91,10 +153,6 @@ function tlsChecks(t: ProbeTarget, facts: ActiveFacts): ActiveCheck[] {
   return out;
 }
 
-function attemptDetail(a: { detail: string } | undefined): string {
-  return a ? a.detail : 'not attempted';
-}
-
 export function activeChecks(t: ProbeTarget, expected: PathExpectation, facts: ActiveFacts): ActiveCheck[] {
   const port = portOf(t);
   const out: ActiveCheck[] = [];
@@ -115,7 +173,7 @@ export function activeChecks(t: ProbeTarget, expected: PathExpectation, facts: A
         ),
       );
   } else {
-    out.push(...tlsChecks(t, facts));
+    out.push(...tlsChecks(t, facts, expected.state));
     if (t.plainPort !== undefined) {
       const pp = plainOn(facts, t.plainPort);
       const where = t.displayPlainPort ?? t.plainPort;
@@ -145,59 +203,86 @@ export function activeChecks(t: ProbeTarget, expected: PathExpectation, facts: A
         );
       } else {
         out.push(
-          pp.outcome === 'served'
-            ? fail('plain-port-refused', `plaintext HTTP served on ${where}`, pp.detail)
-            : pass('plain-port-refused', `${pp.outcome}: ${pp.detail}`),
+          refusal(
+            'plain-port-refused',
+            { refused: pp.outcome !== 'served', line: plainLine(pp) },
+            legitimateOf(facts, expected.state),
+            `plaintext HTTP served on ${where}`,
+            port,
+          ),
         );
       }
     }
     if (facts.handshake.ok) {
+      const legit = legitimateOf(facts, expected.state);
       if (expected.state === 'mtls') {
         const none = facts.withoutClientCert;
         out.push(
-          none && !none.accepted
-            ? pass('no-client-cert-refused', none.detail)
+          none
+            ? refusal(
+                'no-client-cert-refused',
+                { refused: !none.accepted, line: attemptLine(none) },
+                legit,
+                `a client without certificate is accepted on ${port}`,
+                port,
+              )
             : fail(
                 'no-client-cert-refused',
-                `a client without certificate is accepted on ${port}`,
-                attemptDetail(none),
+                `no attempt without a client certificate on ${port}`,
+                'not attempted',
               ),
         );
         const foreign = facts.withForeignClientCert;
         out.push(
-          foreign && !foreign.accepted
-            ? pass('foreign-client-cert-refused', foreign.detail)
+          foreign
+            ? refusal(
+                'foreign-client-cert-refused',
+                { refused: !foreign.accepted, line: attemptLine(foreign) },
+                legit,
+                `a client certificate from a foreign CA is accepted on ${port}`,
+                port,
+              )
             : fail(
                 'foreign-client-cert-refused',
-                foreign
-                  ? `a client certificate from a foreign CA is accepted on ${port}`
-                  : `no foreign-CA client certificate to try on ${port}`,
-                attemptDetail(foreign),
+                `no foreign-CA client certificate to try on ${port}`,
+                'not attempted',
               ),
         );
         const real = facts.withClientCert;
         out.push(
-          real?.accepted
-            ? pass('client-cert-accepted', real.detail)
-            : fail(
-                'client-cert-accepted',
-                real
-                  ? `the real client certificate is refused on ${port}`
-                  : `no client certificate to try on ${port}`,
-                attemptDetail(real),
-              ),
+          !real
+            ? fail('client-cert-accepted', `no client certificate to try on ${port}`, 'not attempted')
+            : real.accepted
+              ? pass('client-cert-accepted', attemptLine(real))
+              : inconclusive(
+                  'client-cert-accepted',
+                  `the server refuses the real client too on ${port}`,
+                  attemptLine(real),
+                ),
         );
       } else {
         // tls / https: the real client presents no certificate, so the server must answer without one.
         const none = facts.withoutClientCert;
         out.push(
           none?.accepted
-            ? pass('answers-without-client-cert', none.detail)
-            : fail(
-                'answers-without-client-cert',
-                `no answer over TLS without a client certificate on ${port}`,
-                attemptDetail(none),
-              ),
+            ? pass('answers-without-client-cert', attemptLine(none))
+            : none && demandsCertificate(none)
+              ? fail(
+                  'answers-without-client-cert',
+                  `the server demands a client certificate on ${port} (the real client has none)`,
+                  attemptLine(none),
+                )
+              : none
+                ? inconclusive(
+                    'answers-without-client-cert',
+                    `the server refuses the real client too on ${port}`,
+                    attemptLine(none),
+                  )
+                : fail(
+                    'answers-without-client-cert',
+                    `no answer over TLS without a client certificate on ${port}`,
+                    'not attempted',
+                  ),
         );
       }
     }
@@ -223,6 +308,10 @@ export function observedState(t: ProbeTarget, facts: ActiveFacts): ObservedState
     if (pp?.outcome === 'served') return 'tls+plain';
     if (pp?.outcome === 'redirected') return 'https';
   }
-  const required = facts.withoutClientCert && !facts.withoutClientCert.accepted;
-  return required ? 'mtls' : 'tls';
+  // mtls only when the server demonstrably tells the two apart: it answers the real certificate
+  // (or asked for one and alerted "certificate required") and refuses a client without one.
+  const none = facts.withoutClientCert;
+  if (!none || none.accepted) return 'tls';
+  if (facts.withClientCert?.accepted) return 'mtls';
+  return demandsCertificate(none) ? 'mtls' : 'tls';
 }

@@ -39,7 +39,8 @@ Probes one server the way the harness probes a Direktiv path and says whether th
   --json                   print the evidence as JSON
   --help                   this text
 
-Exit codes: 0 expectation holds, 1 it does not, 2 bad input, 4 the probe could not decide.
+Exit codes: 0 expectation holds, 1 it does not, 2 bad input, 4 inconclusive (the server refuses
+the real client too: no refusal can be told apart).
 `;
 
 const OPTIONS = {
@@ -184,7 +185,8 @@ export async function probeCli(argv: string[], io: CliIo): Promise<number> {
     if (values['plain-port']) target.plainPort = parsePort('plain-port', values['plain-port']);
     const expected: PathExpectation = { state: expect as PathExpectation['state'] };
     const ev = await probeTarget(target, expected, creds, timeoutMs ? { timeoutMs } : {});
-    const failed = ev.checks.filter((c) => !c.ok);
+    const failed = ev.checks.filter((c) => !c.ok && c.status !== 'inconclusive');
+    const undecided = ev.checks.filter((c) => !c.ok && c.status === 'inconclusive');
     if (values.json) io.stdout(`${JSON.stringify(ev, null, 2)}\n`);
     else {
       const lines = [
@@ -192,11 +194,17 @@ export async function probeCli(argv: string[], io: CliIo): Promise<number> {
       ];
       for (const c of ev.checks) {
         lines.push(
-          `  ${c.ok ? (c.warning ? '!' : '✓') : '✗'} ${c.name}: ${c.ok ? c.detail : `${c.reason} (${c.detail})`}`,
+          `  ${c.ok ? (c.warning ? '!' : '✓') : c.status === 'inconclusive' ? '?' : '✗'} ${c.name}: ${c.ok ? c.detail : `${c.reason} (${c.detail})`}`,
         );
         if (c.warning) lines.push(`      warning: ${c.warning}`);
       }
-      lines.push(failed.length ? `RESULT: FAIL: ${failed.map((c) => c.reason).join('; ')}` : 'RESULT: PASS');
+      lines.push(
+        failed.length
+          ? `RESULT: FAIL: ${failed.map((c) => c.reason).join('; ')}`
+          : undecided.length
+            ? `RESULT: INCONCLUSIVE: ${undecided.map((c) => `${c.name}: ${c.reason}`).join('; ')}`
+            : 'RESULT: PASS',
+      );
       io.stdout(`${lines.join('\n')}\n`);
     }
     return exitCodeForStatuses(ev.checks.map(statusOf));

@@ -4,8 +4,9 @@
 // Health). grpc-js reports every transport failure as UNAVAILABLE; the details tell them apart
 // (see /work/shared/stack.md): "Failed to connect", "wrong version number", "certificate required".
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_TIMEOUT_MS } from './tls.ts';
-import type { AppAttempt, KeyPairPem } from './types.ts';
+import { grpcRefused } from './answer.ts';
+import { alertOf, DEFAULT_TIMEOUT_MS, dialObserved, handshakeRefusal, observedSession } from './tls.ts';
+import type { Answer, AppAttempt, KeyPairPem } from './types.ts';
 
 export const HEALTH_CHECK_METHOD = '/grpc.health.v1.Health/Check';
 
@@ -142,7 +143,53 @@ export function describeGrpc(r: GrpcCallResult): string {
   return `${r.code} ${r.codeName}: ${r.details}`;
 }
 
+/**
+ * One gRPC call and its layered answer. grpc-js does not expose its TLS session, so over TLS a
+ * second connection with the same credentials and ALPN h2 runs beside the call and is observed
+ * (probe/observe.ts): version, cipher, ALPN and whether the server asked for a client certificate.
+ * An error status (UNAVAILABLE, UNAUTHENTICATED, PERMISSION_DENIED, an HTTP error status) is a
+ * refusal; any other status, UNIMPLEMENTED included, is the application answering.
+ */
 export async function grpcAttempt(o: GrpcCallOptions): Promise<AppAttempt> {
-  const r = await grpcCall(o);
-  return { accepted: r.answered, detail: describeGrpc(r) };
+  const c = o.credentials;
+  const [r, observed] = await Promise.all([
+    grpcCall(o),
+    c.kind === 'tls'
+      ? dialObserved({
+          address: o.address,
+          port: o.port,
+          serverName: o.serverName,
+          ca: c.ca,
+          clientCert: c.clientCert,
+          alpn: ['h2'],
+          timeoutMs: o.timeoutMs,
+        })
+      : Promise.resolve(undefined),
+  ]);
+  const refused = grpcRefused(r);
+  const detail = describeGrpc(r);
+  const alert = alertOf(r.details);
+  const answer: Answer = {
+    outcome: refused ? 'refused' : 'answered',
+    layer:
+      refused && (alert || /handshake|certificate|SSL|TLS|wrong version/i.test(r.details)) ? 'tls' : 'grpc',
+    status: detail,
+  };
+  if (alert) answer.alert = alert;
+  if (observed) {
+    if (observed.socket) {
+      answer.tls = observedSession(observed);
+      observed.socket.destroy();
+    } else {
+      const h = handshakeRefusal(observed);
+      if (h.tls) answer.tls = h.tls;
+      if (!answer.alert && h.alert) answer.alert = h.alert;
+      if (refused && h.firstBytes) answer.firstBytes = h.firstBytes;
+    }
+  }
+  if (refused && /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/.test(r.details)) {
+    answer.outcome = 'unreachable';
+    answer.layer = 'tcp';
+  }
+  return { accepted: !refused, detail, answer };
 }

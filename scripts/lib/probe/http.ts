@@ -3,13 +3,22 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import type tls from 'node:tls';
-import { DEFAULT_TIMEOUT_MS, dialTls, errorText, type TlsDialOptions } from './tls.ts';
-import type { AppAttempt, PlainFact } from './types.ts';
+import { isRefusalStatus } from './answer.ts';
+import {
+  alertOf,
+  DEFAULT_TIMEOUT_MS,
+  dialObserved,
+  dialTls,
+  errorText,
+  handshakeRefusal,
+  observedSession,
+  printable,
+  type TlsDialOptions,
+} from './tls.ts';
+import type { Answer, AppAttempt, PlainFact } from './types.ts';
 
 /** Go's net/http answer to plaintext on a TLS port (server.go): a refusal, not plaintext service. */
 export const GO_HTTPS_REFUSAL = 'Client sent an HTTP request to an HTTPS server';
-/** nginx's wording of the same refusal. */
-const NGINX_HTTPS_REFUSAL = 'The plain HTTP request was sent to HTTPS port';
 
 export interface HttpResponseFacts {
   status: number;
@@ -156,22 +165,37 @@ export async function plainHttpFact(o: {
     const { response, raw } = await http1Exchange(sock, { host: o.host, path: o.path }, timeoutMs);
     if (!response) {
       const refusal = raw
-        ? `non-HTTP answer: ${JSON.stringify(raw)}`
+        ? `non-HTTP answer: ${printable(Buffer.from(raw.slice(0, 80), 'latin1'))}`
         : 'connection closed without an HTTP answer';
-      return (await h2cFact(o, base, timeoutMs, refusal)) ?? { ...base, outcome: 'refused', detail: refusal };
+      const firstBytes = raw ? printable(Buffer.from(raw.slice(0, 80), 'latin1')) : '(nothing)';
+      return (
+        (await h2cFact(o, base, timeoutMs, refusal)) ?? {
+          ...base,
+          outcome: 'refused',
+          detail: refusal,
+          firstBytes,
+        }
+      );
     }
     const detail = `${response.statusLine}${response.bodySnippet ? ` ${JSON.stringify(response.bodySnippet.trim())}` : ''}`;
-    if (
-      response.status === 400 &&
-      (response.bodySnippet.includes(GO_HTTPS_REFUSAL) || response.bodySnippet.includes(NGINX_HTTPS_REFUSAL))
-    ) {
-      return { ...base, outcome: 'refused', detail, status: 400 };
+    const firstBytes = printable(Buffer.from(raw.slice(0, 80), 'latin1'));
+    // Go's 400 "Client sent an HTTP request to an HTTPS server", nginx's 400 "The plain HTTP
+    // request was sent to HTTPS port" and any other refusal status turn plaintext away.
+    if (isRefusalStatus(response.status)) {
+      return { ...base, outcome: 'refused', detail, status: response.status, firstBytes };
     }
     const location = response.headers.location;
     if ([301, 302, 307, 308].includes(response.status) && location?.startsWith('https://')) {
-      return { ...base, outcome: 'redirected', detail, status: response.status, location };
+      return { ...base, outcome: 'redirected', detail, status: response.status, location, firstBytes };
     }
-    return { ...base, outcome: 'served', detail, status: response.status, ...(location ? { location } : {}) };
+    return {
+      ...base,
+      outcome: 'served',
+      detail,
+      status: response.status,
+      firstBytes,
+      ...(location ? { location } : {}),
+    };
   } catch (e) {
     const refusal = errorText(e);
     return (await h2cFact(o, base, timeoutMs, refusal)) ?? { ...base, outcome: 'refused', detail: refusal };
@@ -280,12 +304,64 @@ export async function httpsRequest(o: TlsHttpOptions): Promise<HttpResponseFacts
   return response;
 }
 
-/** Whether the server answers an HTTP request over TLS with these credentials. */
+/**
+ * Whether the server answers an HTTP request over TLS with these credentials, with the layered
+ * answer: the TLS session (and whether a client certificate was requested), then the HTTP status or
+ * how the connection ended. An error status (400, 403, 495, 496, 5xx, ...) is a refusal.
+ */
 export async function httpsAttempt(o: TlsHttpOptions): Promise<AppAttempt> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const d = await dialObserved({ ...o, alpn: o.alpn ?? ['h2', 'http/1.1'] });
+  if (!d.socket)
+    return { accepted: false, detail: d.error ?? 'no TLS handshake', answer: handshakeRefusal(d) };
+  const sock = d.socket;
+  const tls = observedSession(d);
+  const req = { ...o.request, host: o.request.host ?? o.serverName };
+  let answer: Answer;
+  let detail: string;
   try {
-    const r = await httpsRequest(o);
-    return { accepted: true, detail: `${r.statusLine} (${r.protocol})` };
+    let r: HttpResponseFacts;
+    if (sock.alpnProtocol === 'h2') r = await h2Exchange(sock, req, timeoutMs);
+    else {
+      const x = await http1Exchange(sock, req, timeoutMs);
+      if (!x.response) {
+        const firstBytes = x.raw ? printable(Buffer.from(x.raw.slice(0, 80), 'latin1')) : '(nothing)';
+        throw Object.assign(
+          new Error(
+            x.raw ? `non-HTTP answer over TLS: ${firstBytes}` : 'connection closed without an HTTP answer',
+          ),
+          { firstBytes },
+        );
+      }
+      r = x.response;
+    }
+    const refused = isRefusalStatus(r.status);
+    const body = r.bodySnippet.trim().slice(0, 80);
+    answer = {
+      outcome: refused ? 'refused' : 'answered',
+      layer: 'http',
+      tls,
+      status: r.statusLine,
+      ...(refused ? { firstBytes: JSON.stringify(body) } : {}),
+    };
+    detail = refused
+      ? `${r.statusLine} (${r.protocol})${body ? ` ${JSON.stringify(body)}` : ''}`
+      : `${r.statusLine} (${r.protocol})`;
   } catch (e) {
-    return { accepted: false, detail: errorText(e) };
+    const error = errorText(e);
+    const alert = alertOf(error);
+    // An alert after the handshake (TLS 1.3 sends "certificate required" only once the client
+    // finished), a reset on the first write, or a close after the request.
+    answer = {
+      outcome: 'refused',
+      layer: alert ? 'tls' : 'http',
+      tls,
+      error,
+      firstBytes: (e as { firstBytes?: string }).firstBytes ?? '(nothing)',
+      ...(alert ? { alert } : {}),
+    };
+    detail = error;
   }
+  sock.destroy();
+  return { accepted: answer.outcome === 'answered', detail, answer };
 }

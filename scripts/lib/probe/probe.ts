@@ -1,6 +1,7 @@
 // One active probe of one path: gathers every fact (plaintext, handshake, legacy versions,
 // client-certificate behaviour), then judges them against the expected state.
 import type { PathExpectation, PathId } from '../../../scenarios/index.ts';
+import { grpcRefused } from './answer.ts';
 import { activeChecks, observedState } from './checks.ts';
 import { describeGrpc, type GrpcCredentialSpec, grpcAttempt, grpcCall } from './grpc.ts';
 import { httpsAttempt, plainHttpFact } from './http.ts';
@@ -31,7 +32,8 @@ async function plainGrpcFact(t: ProbeTarget, timeoutMs: number): Promise<PlainFa
     credentials: { kind: 'insecure' },
     timeoutMs,
   });
-  if (r.answered) return { ...base, outcome: 'served', detail: describeGrpc(r) };
+  // A gRPC error status in clear (an HTTP 400 from an HTTPS port, UNAVAILABLE) is a refusal.
+  if (!grpcRefused(r)) return { ...base, outcome: 'served', detail: describeGrpc(r) };
   const unreachable =
     /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/.test(r.details) || r.codeName === 'DEADLINE_EXCEEDED';
   return { ...base, outcome: unreachable ? 'unreachable' : 'refused', detail: describeGrpc(r) };

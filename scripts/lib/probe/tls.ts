@@ -3,9 +3,24 @@
 // Every dial has a deadline; errors are kept verbatim.
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { sanMatches } from '../chart/consistency.ts';
-import type { FactCheck, HandshakeFacts, KeyPairPem, LegacyFact, PeerCertFacts } from './types.ts';
+import {
+  ObservedStream,
+  type ServerFlightFacts,
+  serverFlightFacts,
+  serverHandshakeSecretOf,
+} from './observe.ts';
+import type {
+  Answer,
+  FactCheck,
+  HandshakeFacts,
+  KeyPairPem,
+  LegacyFact,
+  PeerCertFacts,
+  TlsSessionFacts,
+} from './types.ts';
 
 export const DEFAULT_TIMEOUT_MS = 3000;
 
@@ -22,6 +37,10 @@ export interface TlsDialOptions {
   /** true: verify chain and name like a real client (connection fails otherwise). */
   verify?: boolean;
   timeoutMs?: number;
+  /** Run TLS over this stream instead of a fresh TCP connection (dialObserved). */
+  socket?: Duplex;
+  /** Node's 'keylog' lines of this connection (dialObserved reads the handshake secret). */
+  onKeylog?: (line: Buffer) => void;
 }
 
 /** Node's error text, with the OpenSSL code when it adds one (kept verbatim). */
@@ -77,6 +96,7 @@ export function dialTls(o: TlsDialOptions): Promise<tls.TLSSocket> {
       rejectUnauthorized: o.verify ?? false,
       ALPNProtocols: o.alpn,
       secureContext: secureContext(o),
+      ...(o.socket ? { socket: o.socket } : {}),
     };
     if (o.verify) {
       // The dialled name is checked against the certificate (not the IP we connect to), the way
@@ -87,6 +107,7 @@ export function dialTls(o: TlsDialOptions): Promise<tls.TLSSocket> {
     }
     let settled = false;
     const sock = tls.connect(opts);
+    if (o.onKeylog) sock.on('keylog', o.onKeylog);
     const timer = setTimeout(() => {
       fail(new Error(`no TLS handshake within ${timeoutMs} ms`));
     }, timeoutMs);
@@ -106,6 +127,87 @@ export function dialTls(o: TlsDialOptions): Promise<tls.TLSSocket> {
     sock.once('error', fail);
     sock.once('close', () => fail(new Error('connection closed during the TLS handshake')));
   });
+}
+
+/** The TLS alert named in an OpenSSL error text ("tlsv13 alert certificate required"), if any. */
+export function alertOf(error: string): string | undefined {
+  const m = /(?:sslv3|tlsv1[0-3]?) alert ([a-z ]+?)(?::|\)|$)/i.exec(error);
+  return m?.[1]?.trim();
+}
+
+/** The session facts of a connected socket. */
+function sessionOf(sock: tls.TLSSocket): TlsSessionFacts {
+  return {
+    version: sock.getProtocol() ?? undefined,
+    cipher: sock.getCipher()?.standardName,
+    alpn: sock.alpnProtocol || null,
+  };
+}
+
+/** The session of an observed dial, with whether a client certificate was requested. */
+export function observedSession(d: ObservedDial): TlsSessionFacts {
+  const s: TlsSessionFacts = { ...(d.session ?? {}) };
+  const requested = d.flight().certificateRequested;
+  if (requested !== undefined) s.certificateRequested = requested;
+  return s;
+}
+
+export interface ObservedDial {
+  socket?: tls.TLSSocket;
+  /** Version, cipher and ALPN, taken when the handshake completed (a server may close right after). */
+  session?: TlsSessionFacts;
+  error?: string;
+  /** What the server sent in the handshake (read at call time: later bytes count too). */
+  flight(): ServerFlightFacts;
+}
+
+/**
+ * A TLS dial whose server side is observed (probe/observe.ts): never rejects; the error, if any,
+ * is kept verbatim, with the TCP error when the connection itself failed.
+ */
+export async function dialObserved(o: TlsDialOptions): Promise<ObservedDial> {
+  const tcp = net.connect({ host: o.address, port: o.port });
+  let tcpError: string | undefined;
+  tcp.once('error', (e) => {
+    tcpError = errorText(e);
+  });
+  const stream = new ObservedStream(tcp);
+  let secret: string | undefined;
+  const flight = () => serverFlightFacts(stream.bytes(), secret);
+  const onKeylog = (line: Buffer) => {
+    secret ??= serverHandshakeSecretOf(line);
+  };
+  try {
+    const socket = await dialTls({ ...o, socket: stream, onKeylog });
+    return { socket, session: sessionOf(socket), flight };
+  } catch (e) {
+    tcp.destroy();
+    return { error: tcpError ?? errorText(e), flight };
+  }
+}
+
+/** The Answer of a TLS dial that failed in the handshake (or before it). */
+export function handshakeRefusal(d: ObservedDial): Answer {
+  const error = d.error ?? 'no TLS handshake';
+  const f = d.flight();
+  const unreachable =
+    /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|no TLS handshake within/.test(error) && !f.firstBytes;
+  const a: Answer = {
+    outcome: unreachable ? 'unreachable' : 'refused',
+    layer: unreachable ? 'tcp' : 'tls',
+    error,
+    firstBytes: f.firstBytes ? printable(Buffer.from(f.firstBytes, 'hex')) : '(nothing)',
+  };
+  const alert = alertOf(error) ?? f.alert;
+  if (alert) a.alert = alert;
+  if (f.certificateRequested !== undefined) a.tls = { certificateRequested: f.certificateRequested };
+  return a;
+}
+
+/** Bytes for a report: text when they are printable, hex otherwise. */
+export function printable(b: Buffer): string {
+  const text = b.toString('latin1');
+  return /^[\x20-\x7e\r\n\t]*$/.test(text) ? JSON.stringify(text) : b.toString('hex');
 }
 
 /** Splits a PEM bundle into certificates. */
@@ -228,12 +330,15 @@ export async function handshakeFacts(
   o: TlsDialOptions & { displayPort?: number },
 ): Promise<{ facts: HandshakeFacts; socket?: tls.TLSSocket }> {
   const base = { port: o.port, displayPort: o.displayPort ?? o.port };
-  let sock: tls.TLSSocket;
-  try {
-    sock = await dialTls({ ...o, verify: false });
-  } catch (e) {
-    return { facts: { ...base, ok: false, error: errorText(e) } };
+  const d = await dialObserved({ ...o, verify: false });
+  if (!d.socket) {
+    const facts: HandshakeFacts = { ...base, ok: false, error: d.error ?? 'no TLS handshake' };
+    const alert = handshakeRefusal(d).alert;
+    if (alert) facts.alert = alert;
+    return { facts };
   }
+  const sock = d.socket;
+  const requested = d.flight().certificateRequested;
   const chain = peerChain(sock);
   const leaf = chain[0];
   const facts: HandshakeFacts = {
@@ -243,6 +348,7 @@ export async function handshakeFacts(
     alpn: sock.alpnProtocol || null,
     cipher: sock.getCipher()?.standardName,
     authorizationError: sock.authorizationError ? String(sock.authorizationError) : null,
+    ...(requested !== undefined ? { certificateRequested: requested } : {}),
     chain: chainFact(chain, parseAnchors(o.ca)),
     name: leaf ? nameFact(o.serverName, sock) : { ok: false, detail: 'no certificate' },
     validity: leaf ? validityFact(leaf) : { ok: false, detail: 'no certificate' },
@@ -260,21 +366,30 @@ export async function legacyFacts(o: TlsDialOptions): Promise<LegacyFact[]> {
   const versions = ['TLSv1', 'TLSv1.1'] as const;
   return Promise.all(
     versions.map(async (version): Promise<LegacyFact> => {
-      try {
-        const s = await dialTls({
-          ...o,
-          verify: false,
-          alpn: o.alpn,
-          minVersion: version,
-          maxVersion: version,
-          ciphers: 'DEFAULT@SECLEVEL=0',
-        });
-        const got = s.getProtocol();
-        s.destroy();
-        return { version, accepted: true, detail: `handshake completed with ${got}` };
-      } catch (e) {
-        return { version, accepted: false, detail: errorText(e) };
+      const d = await dialObserved({
+        ...o,
+        verify: false,
+        alpn: o.alpn,
+        minVersion: version,
+        maxVersion: version,
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      });
+      if (!d.socket) {
+        return {
+          version,
+          accepted: false,
+          detail: d.error ?? 'no TLS handshake',
+          answer: handshakeRefusal(d),
+        };
       }
+      const tls = observedSession(d);
+      d.socket.destroy();
+      return {
+        version,
+        accepted: true,
+        detail: `handshake completed with ${tls.version}`,
+        answer: { outcome: 'answered', layer: 'tls', tls },
+      };
     }),
   );
 }

@@ -52,6 +52,8 @@ export interface PlainFact {
   outcome: PlainOutcome;
   /** What came back, verbatim (status line, gRPC status, error message). */
   detail: string;
+  /** The first bytes of the reply (an alert record, an HTTP status line, nothing). */
+  firstBytes?: string;
   status?: number;
   location?: string;
 }
@@ -83,6 +85,10 @@ export interface HandshakeFacts {
   cipher?: string;
   /** OpenSSL's verdict against the given CA (Node's authorizationError), verbatim. */
   authorizationError?: string | null;
+  /** Whether the server sent a CertificateRequest (read off the wire, probe/observe.ts). */
+  certificateRequested?: boolean;
+  /** The alert that ended a failed handshake. */
+  alert?: string;
   peer?: PeerCertFacts;
   chain?: FactCheck;
   name?: FactCheck;
@@ -93,12 +99,47 @@ export interface LegacyFact {
   version: 'TLSv1' | 'TLSv1.1';
   accepted: boolean;
   detail: string;
+  answer?: Answer;
+}
+
+/** The TLS session of one attempt, as far as the handshake got. */
+export interface TlsSessionFacts {
+  version?: string;
+  cipher?: string;
+  alpn?: string | null;
+  /**
+   * Whether the server sent a CertificateRequest, read off the wire (probe/observe.ts); absent
+   * when the handshake did not get far enough to tell.
+   */
+  certificateRequested?: boolean;
+}
+
+/**
+ * How far one attempt got and what the server said, layer by layer: the evidence that tells a
+ * refusal (an alert, a reset, a close, an HTTP or gRPC error status) from a real answer.
+ */
+export interface Answer {
+  /** answered: a real application answer; refused: turned away; unreachable: nothing answered TCP. */
+  outcome: 'answered' | 'refused' | 'unreachable';
+  /** Where the exchange ended: tcp (connect), tls (handshake or an alert), http or grpc. */
+  layer: 'tcp' | 'tls' | 'http' | 'grpc';
+  tls?: TlsSessionFacts;
+  /** A TLS alert the server sent (OpenSSL's name for it, verbatim). */
+  alert?: string;
+  /** HTTP status line, or gRPC "code NAME: details". */
+  status?: string;
+  /** The first bytes of the server's reply (text when printable, else hex). */
+  firstBytes?: string;
+  /** Error text verbatim, when there was one. */
+  error?: string;
 }
 
 /** One application-level exchange (an HTTP request or a gRPC call) and whether the server answered. */
 export interface AppAttempt {
   accepted: boolean;
   detail: string;
+  /** Layered evidence of the exchange (the probe's own attempts; the lab's real clients give none). */
+  answer?: Answer;
 }
 
 export interface ActiveFacts {
@@ -107,7 +148,11 @@ export interface ActiveFacts {
   handshake: HandshakeFacts;
   /** TLS 1.0 and 1.1 attempts (only when a modern handshake worked). */
   legacy: LegacyFact[];
-  /** Over TLS without a client certificate. */
+  /**
+   * Over TLS without a client certificate. Under tls and https this is the legitimate request
+   * every refusal is judged against (the real client presents none); under mtls it is
+   * withClientCert (probe/checks.ts).
+   */
   withoutClientCert?: AppAttempt;
   /** Over TLS with the real client's certificate. */
   withClientCert?: AppAttempt;
@@ -124,6 +169,11 @@ export type ObservedState = 'plain' | 'tls' | 'mtls' | 'https' | 'tls+plain' | '
 export interface ActiveCheck extends ProbeCheck {
   /** Set when ok is false: one phrase a report prints. */
   reason?: string;
+  /**
+   * 'inconclusive' (with ok false) when the check could not decide: the probe was refused, but so
+   * was the legitimate request. Never a pass, never a failure (cli/exit-codes.ts statusOf).
+   */
+  status?: 'inconclusive';
   /** Set on a passing check the report must still flag (e.g. erratum 7's open port 80). */
   warning?: string;
 }

@@ -9,10 +9,11 @@ import { ARROW_CLASSES, ARROW_STYLES } from './arrow-style.ts';
 import { buildDiagram } from './diagram.ts';
 import { errataOnPaths } from './errata-paths.ts';
 import { renderMermaid } from './mermaid.ts';
-import type { ProfileResult, RunReport } from './types.ts';
+import { type ProfileResult, type RunReport, reportOutcome } from './types.ts';
 
-const SYMBOL = { pass: '✓', warn: '!', fail: '✗' } as const;
-const EMOJI = { pass: '✅', warn: '⚠️', fail: '❌' } as const;
+const SYMBOL = { pass: '✓', warn: '!', fail: '✗', inconclusive: '?' } as const;
+const EMOJI = { pass: '✅', warn: '⚠️', fail: '❌', inconclusive: '❔' } as const;
+const RESULT_WORD = { pass: 'PASS', fail: 'FAIL', inconclusive: 'INCONCLUSIVE' } as const;
 
 /** Refuses to emit anything that looks like a private key: a report is shared, a key never is. */
 export function assertNoKeyMaterial(text: string, what: string): string {
@@ -53,7 +54,8 @@ function table(header: string[], rows: string[][]): string {
 }
 
 export const LEGEND = [
-  'Legend: ✓ pass   ! pass with a warning   ✗ fail   (want X) = the state the profile expects',
+  'Legend: ✓ pass   ! pass with a warning   ✗ fail   ? inconclusive (the server refused the real client too)',
+  '        (want X) = the state the profile expects',
   '        cell = the state seen on the wire: plain | tls | mtls (client certificate required) |',
   '        https (TLS, port 80 redirects) | tls+plain (TLS and plaintext both served) | down (nothing answered)',
 ];
@@ -112,6 +114,14 @@ export function renderTerminal(report: RunReport): string {
     for (const { r, v } of failures)
       out.push(`  ✗ ${r.scenario.name}/${v.path} [${basisWord(v)}]: ${v.reason}`);
   }
+  const undecided = rs.flatMap((r) =>
+    r.verdicts.filter((v) => v.status === 'inconclusive').map((v) => ({ r, v })),
+  );
+  if (undecided.length) {
+    out.push('', 'Inconclusive (neither pass nor fail; both answers given):');
+    for (const { r, v } of undecided)
+      out.push(`  ? ${r.scenario.name}/${v.path} [${basisWord(v)}]: ${v.inconclusive.join('; ')}`);
+  }
   const warnings = rs.flatMap((r) => r.verdicts.flatMap((v) => v.warnings.map((w) => ({ r, v, w }))));
   if (warnings.length) {
     out.push('', 'Warnings:');
@@ -153,8 +163,10 @@ export function renderTerminal(report: RunReport): string {
   const s = report.summary;
   out.push(
     '',
-    `${s.profiles} profile${s.profiles === 1 ? '' : 's'}, ${s.paths} paths: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail; ${s.exempt} exempt listed`,
-    s.fail === 0 && s.paths > 0 ? 'RESULT: PASS' : 'RESULT: FAIL',
+    `${s.profiles} profile${s.profiles === 1 ? '' : 's'}, ${s.paths} paths: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail${
+      s.inconclusive ? `, ${s.inconclusive} inconclusive` : ''
+    }; ${s.exempt} exempt listed`,
+    `RESULT: ${RESULT_WORD[reportOutcome(report)]}`,
   );
   return assertNoKeyMaterial(`${out.join('\n')}\n`, 'the terminal report');
 }
@@ -184,10 +196,14 @@ function verdictDetails(v: PathVerdict): string {
     `observed: ${v.observed ?? 'n/a'}`,
     `evidence: ${basisWord(v)}`,
   ];
-  for (const j of v.judgements) lines.push(`${j.kind}: ${j.ok ? 'pass' : 'fail'}: ${j.reason}`);
+  for (const j of v.judgements) {
+    const word = j.ok ? 'pass' : j.reasons.length ? 'fail' : 'inconclusive';
+    lines.push(`${j.kind}: ${word}: ${j.reason}`);
+  }
   for (const f of v.evidence.passive?.flows ?? []) lines.push(`  flow ${flowLine(f)}`);
   const checks = v.evidence.active?.checks ?? [];
-  for (const c of checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+  for (const c of checks)
+    lines.push(`  ${c.ok ? 'ok  ' : c.status === 'inconclusive' ? '??  ' : 'FAIL'} ${c.name}: ${c.detail}`);
   for (const w of v.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }
@@ -196,6 +212,7 @@ export function renderJunit(report: RunReport): string {
   const suites: string[] = [];
   let tests = 0;
   let failures = 0;
+  let errors = 0;
   let skipped = 0;
   for (const r of report.results) {
     const name = r.scenario.name;
@@ -205,6 +222,11 @@ export function renderJunit(report: RunReport): string {
       if (v.status === 'fail') {
         body.push(
           `      <failure message="${xmlEscape(v.reason)}" type="verdict">${xmlEscape(verdictDetails(v))}</failure>`,
+        );
+      } else if (v.status === 'inconclusive') {
+        // Neither a pass nor a failure: JUnit's "error" (the test could not decide).
+        body.push(
+          `      <error message="${xmlEscape(v.reason)}" type="inconclusive">${xmlEscape(verdictDetails(v))}</error>`,
         );
       }
       body.push(`      <system-out>${xmlEscape(verdictDetails(v))}</system-out>`);
@@ -219,9 +241,11 @@ export function renderJunit(report: RunReport): string {
       );
     }
     const f = r.verdicts.filter((v) => v.status === 'fail').length;
+    const errs = r.verdicts.filter((v) => v.status === 'inconclusive').length;
     const n = r.verdicts.length + r.exemptions.length;
     tests += n;
     failures += f;
+    errors += errs;
     skipped += r.exemptions.length;
     const props = [
       ['source', r.source],
@@ -236,12 +260,12 @@ export function renderJunit(report: RunReport): string {
       .map(([k, val]) => `      <property name="${xmlEscape(k!)}" value="${xmlEscape(val!)}"/>`)
       .join('\n');
     suites.push(
-      `  <testsuite name="${xmlEscape(columnName(r))}" tests="${n}" failures="${f}" errors="0" skipped="${r.exemptions.length}" time="${(
+      `  <testsuite name="${xmlEscape(columnName(r))}" tests="${n}" failures="${f}" errors="${errs}" skipped="${r.exemptions.length}" time="${(
         r.durationMs / 1000
       ).toFixed(3)}">\n    <properties>\n${props}\n    </properties>\n${cases.join('\n')}\n  </testsuite>`,
     );
   }
-  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="direktiv-tls-e2e" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}">\n${suites.join('\n')}\n</testsuites>\n`;
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="direktiv-tls-e2e" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}">\n${suites.join('\n')}\n</testsuites>\n`;
   return assertNoKeyMaterial(xml, 'the JUnit report');
 }
 
@@ -292,11 +316,11 @@ export function renderMarkdown(report: RunReport): string {
   const s = report.summary;
   const out: string[] = [];
   out.push(
-    `### Direktiv TLS assertions: ${s.fail === 0 && s.paths > 0 ? '✅ pass' : '❌ fail'}`,
+    `### Direktiv TLS assertions: ${{ pass: '✅ pass', fail: '❌ fail', inconclusive: '❔ inconclusive' }[reportOutcome(report)]}`,
     '',
-    `${s.profiles} profile(s), ${s.paths} paths: **${s.pass} pass, ${s.warn} warn, ${s.fail} fail**; ${s.exempt} exempt listed (${[
-      ...new Set(rs.map((r) => r.source)),
-    ].join(', ')})`,
+    `${s.profiles} profile(s), ${s.paths} paths: **${s.pass} pass, ${s.warn} warn, ${s.fail} fail${
+      s.inconclusive ? `, ${s.inconclusive} inconclusive` : ''
+    }**; ${s.exempt} exempt listed (${[...new Set(rs.map((r) => r.source))].join(', ')})`,
     '',
     `| path | ${rs.map((r) => mdEscape(columnName(r))).join(' | ')} |`,
     `| --- | ${rs.map(() => '---').join(' | ')} |`,
@@ -313,7 +337,7 @@ export function renderMarkdown(report: RunReport): string {
   }
   out.push(
     '',
-    '✅ pass · ⚠️ pass with a warning · ❌ fail · cell = state seen on the wire, (want X) = expected',
+    '✅ pass · ⚠️ pass with a warning · ❌ fail · ❔ inconclusive · cell = state seen on the wire, (want X) = expected',
   );
   out.push(...topologyMarkdown(rs));
   const failures = rs.flatMap((r) => r.verdicts.filter((v) => v.status === 'fail').map((v) => ({ r, v })));
@@ -321,6 +345,16 @@ export function renderMarkdown(report: RunReport): string {
     out.push('', '#### Failures', '');
     for (const { r, v } of failures)
       out.push(`- \`${mdEscape(`${r.scenario.name}/${v.path}`)}\` (${basisWord(v)}): ${mdEscape(v.reason)}`);
+  }
+  const undecided = rs.flatMap((r) =>
+    r.verdicts.filter((v) => v.status === 'inconclusive').map((v) => ({ r, v })),
+  );
+  if (undecided.length) {
+    out.push('', '#### Inconclusive', '');
+    for (const { r, v } of undecided)
+      out.push(
+        `- \`${mdEscape(`${r.scenario.name}/${v.path}`)}\` (${basisWord(v)}): ${mdEscape(v.inconclusive.join('; '))}`,
+      );
   }
   const warnings = rs.flatMap((r) => r.verdicts.flatMap((v) => v.warnings.map((w) => ({ r, v, w }))));
   if (warnings.length) {

@@ -64,7 +64,16 @@ export interface RunReport {
   tool: 'direktiv-tls-e2e';
   generatedAt: string;
   results: ProfileResult[];
-  summary: { profiles: number; paths: number; pass: number; warn: number; fail: number; exempt: number };
+  summary: {
+    profiles: number;
+    paths: number;
+    pass: number;
+    warn: number;
+    fail: number;
+    /** Paths the probes could not decide (nothing failed there): exit 4 when nothing else failed. */
+    inconclusive: number;
+    exempt: number;
+  };
 }
 
 export function scenarioSummary(s: Scenario): ScenarioSummary {
@@ -106,11 +115,20 @@ export function buildReport(results: ProfileResult[], now = new Date()): RunRepo
       pass: all.filter((v) => v.status === 'pass').length,
       warn: all.filter((v) => v.status === 'warn').length,
       fail: all.filter((v) => v.status === 'fail').length,
+      inconclusive: all.filter((v) => v.status === 'inconclusive').length,
       exempt: results.reduce((n, r) => n + r.exemptions.length, 0),
     },
   };
 }
 
+/** Every verdict holds: nothing failed, nothing undecided, something judged. */
 export function reportOk(r: RunReport): boolean {
-  return r.summary.fail === 0 && r.summary.paths > 0;
+  return reportOutcome(r) === 'pass';
+}
+
+/** pass, fail (a verdict failed, or nothing was judged), or inconclusive (nothing failed, something undecided). */
+export function reportOutcome(r: RunReport): 'pass' | 'fail' | 'inconclusive' {
+  const s = r.summary;
+  if (s.fail > 0 || s.paths === 0) return 'fail';
+  return (s.inconclusive ?? 0) > 0 ? 'inconclusive' : 'pass';
 }

@@ -13,7 +13,11 @@ export type EvidenceKind = 'passive' | 'active' | 'config';
 /** Strongest first (profiles-and-paths.md, "Evidence"). */
 export const EVIDENCE_ORDER: readonly EvidenceKind[] = ['passive', 'active', 'config'];
 
-export type VerdictStatus = 'pass' | 'warn' | 'fail';
+/**
+ * inconclusive: nothing failed, but a check could not decide (the server refused the probe and the
+ * real client alike): never a pass, never a failure; runs with one exit 4.
+ */
+export type VerdictStatus = 'pass' | 'warn' | 'fail' | 'inconclusive';
 
 export interface PathEvidence {
   passive?: PassivePathEvidence;
@@ -26,6 +30,8 @@ export interface KindJudgement extends Judgement {
   /** Each failure in words (a Judgement's reason may join several). */
   reasons: string[];
   warnings: string[];
+  /** Checks that could not decide, in words (active evidence only). */
+  inconclusive?: string[];
 }
 
 export interface PathVerdict {
@@ -37,6 +43,8 @@ export interface PathVerdict {
   reason: string;
   reasons: string[];
   warnings: string[];
+  /** What could not be decided (status inconclusive when nothing failed). */
+  inconclusive: string[];
   /** The kinds of evidence the verdict rests on, strongest first. */
   basis: EvidenceKind[];
   judgements: KindJudgement[];
@@ -91,14 +99,22 @@ export function judgeActive(
   const checks = ev.checks;
   const demoted = (c: (typeof checks)[number]) =>
     opts.legacyTls === 'warn' && !c.ok && c.name === LEGACY_CHECK;
-  const failed = checks.filter((c) => !c.ok && !demoted(c));
+  const undecided = checks.filter((c) => c.status === 'inconclusive' && !c.ok);
+  const failed = checks.filter((c) => !c.ok && c.status !== 'inconclusive' && !demoted(c));
   const reasons = failed.map((c) => c.reason ?? `${c.name}: ${c.detail}`);
   const warnings = checks.flatMap((c) => (c.warning ? [c.warning] : []));
   for (const c of checks.filter(demoted))
     warnings.push(`${c.reason ?? c.detail} (allowed by --allow-legacy-tls)`);
-  const ok = failed.length === 0 && checks.length > 0;
+  // Both answers go into the words: what the probe got and what the real client got.
+  const inconclusive = undecided.map((c) => `${c.name}: ${c.reason ?? 'undecided'} (${c.detail})`);
+  const ok = failed.length === 0 && undecided.length === 0 && checks.length > 0;
   if (checks.length === 0) reasons.push('the probe made no check');
-  return { kind: 'active', ok, reason: ok ? passSummary(ev) : reasons.join('; '), reasons, warnings };
+  const reason = ok
+    ? passSummary(ev)
+    : reasons.length
+      ? reasons.join('; ')
+      : `inconclusive: ${inconclusive.join('; ')}`;
+  return { kind: 'active', ok, reason, reasons, warnings, inconclusive };
 }
 
 export function judgeConfig(ev: ConfigEvidence): KindJudgement {
@@ -149,11 +165,21 @@ export function judgePath(
     );
   }
   if (judgements.length === 0) reasons.push('no evidence for this path');
-  const ok = reasons.length === 0;
-  const status: VerdictStatus = !ok ? 'fail' : warnings.length ? 'warn' : 'pass';
+  const inconclusive = judgements.flatMap((j) => j.inconclusive ?? []);
+  // A failure anywhere decides; otherwise an undecided check keeps the verdict from passing.
+  const ok = reasons.length === 0 && inconclusive.length === 0;
+  const status: VerdictStatus = reasons.length
+    ? 'fail'
+    : inconclusive.length
+      ? 'inconclusive'
+      : warnings.length
+        ? 'warn'
+        : 'pass';
   const reason = ok
     ? judgements.map((j) => (many ? `${j.kind}: ${j.reason}` : j.reason)).join('; ')
-    : reasons.join('; ');
+    : reasons.length
+      ? reasons.join('; ')
+      : `inconclusive: ${inconclusive.join('; ')}`;
   const v: PathVerdict = {
     path,
     expected,
@@ -162,6 +188,7 @@ export function judgePath(
     reason,
     reasons,
     warnings,
+    inconclusive,
     basis,
     judgements,
     evidence,
@@ -183,10 +210,11 @@ export interface VerdictCounts {
   pass: number;
   warn: number;
   fail: number;
+  inconclusive: number;
 }
 
 export function countVerdicts(vs: readonly PathVerdict[]): VerdictCounts {
-  const c: VerdictCounts = { pass: 0, warn: 0, fail: 0 };
+  const c: VerdictCounts = { pass: 0, warn: 0, fail: 0, inconclusive: 0 };
   for (const v of vs) c[v.status]++;
   return c;
 }
