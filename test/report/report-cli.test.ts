@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeReportOutputs } from '../../scripts/lib/cli/output-options.ts';
 import { reportCli } from '../../scripts/lib/report/cli.ts';
 import { parseReport, ReportFileError } from '../../scripts/lib/report/load.ts';
 import { renderJson } from '../../scripts/lib/report/render.ts';
@@ -67,6 +68,23 @@ test('a saved report is drawn again: the terminal table, and the Markdown with i
   assert.match(text, /engine -->\|"! 443\/80 HTTP · tls\+plain"\| envoy_internal/);
   const bad = await run([f, '--html', join(dir, 'nowhere', 'x.html')]);
   assert.is(bad.code, 2, 'a missing output folder is bad input');
+});
+
+test("a picture that cannot be drawn fails the report command, but not a cluster run's other reports", async () => {
+  const report = buildReport([(await profileMatrix())[0]!]);
+  // Steps that are not a list: only the picture (its timeline) trips over them.
+  const broken = { ...report, steps: 5 as never };
+  const file = join(dir, 'broken.html');
+  const error = await writeReportOutputs(broken, { html: file }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof Error, 'without the fallback the drawing error stands');
+  const written = await writeReportOutputs(broken, { html: file }, { htmlFallback: true });
+  assert.equal(written, [file]);
+  const page = readFileSync(file, 'utf8');
+  assert.match(page, /The topology could not be drawn:/);
+  assert.match(page, /RESULT: PASS/, 'the terminal report stands in');
 });
 
 test.run();

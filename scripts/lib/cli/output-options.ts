@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../../../scenarios/errors.ts';
 import type { HtmlReport } from '../report/html.ts';
-import { renderJson, renderJunit, renderMarkdown } from '../report/render.ts';
+import { renderJson, renderJunit, renderMarkdown, renderTerminal } from '../report/render.ts';
 
 export const REPORT_FORMATS = ['json', 'junit', 'markdown', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -58,6 +58,29 @@ export interface WriteExtras {
   json?: Record<string, unknown>;
   /** Text after the Markdown report (the documentation check of an as-documented run). */
   markdownSuffix?: string;
+  /**
+   * A cluster run's reports must not be lost to a drawing bug: when the picture cannot be drawn,
+   * write a page that says so (with the terminal report) and warn, instead of failing.
+   */
+  htmlFallback?: boolean;
+}
+
+/**
+ * The HTML form, written last. With `fallback`, a failure to draw gives a page that says the
+ * drawing failed and why and carries the terminal report; without it, the error stands.
+ */
+async function htmlOrFallback(report: HtmlReport, fallback: boolean): Promise<string> {
+  try {
+    // Loaded on demand: the layout engine is a large module that only the HTML form needs.
+    return await (await import('../report/html.ts')).renderHtml(report);
+  } catch (e) {
+    if (!fallback) throw e;
+    process.stderr.write(`warning: the HTML report could not be drawn: ${(e as Error).message}\n`);
+    const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Direktiv TLS assertions</title></head><body><p><b>The topology could not be drawn:</b> ${esc(
+      (e as Error).message,
+    )}</p><pre>${esc(renderTerminal(report))}</pre></body></html>\n`;
+  }
 }
 
 /** Renders and writes each requested form (folders are created); returns the files written. */
@@ -81,9 +104,7 @@ export async function writeReportOutputs(
     ],
     [
       outputs.html,
-      // Loaded on demand: the layout engine is a large module that only the HTML form needs.
-      async () =>
-        (await import('../report/html.ts')).renderHtml({ ...report, ...(extras.json ?? {}) } as HtmlReport),
+      () => htmlOrFallback({ ...report, ...(extras.json ?? {}) } as HtmlReport, extras.htmlFallback ?? false),
     ],
   ];
   const written: string[] = [];

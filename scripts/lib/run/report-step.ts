@@ -86,7 +86,7 @@ export async function writeReports(ctx: RunContext, records: readonly StepRecord
       markdown: ctx.opts.markdown ?? join(ctx.out, layout.reportMarkdown),
       html: ctx.opts.html ?? join(ctx.out, layout.reportHtml),
     },
-    { json: extras, ...(docs ? { markdownSuffix: docs } : {}) },
+    { json: extras, htmlFallback: true, ...(docs ? { markdownSuffix: docs } : {}) },
   );
   const text = renderTerminal(report);
   await mkdir(ctx.out, { recursive: true });
