@@ -295,3 +295,37 @@ export const upstreamPins = {
   },
 } as const satisfies Record<string, UpstreamPin>;
 export type UpstreamName = keyof typeof upstreamPins;
+
+/**
+ * Modules the control-plane run reads files from (manifests only, nothing is built), at the
+ * versions of Direktiv's Knative chart (Serving 0.25, net-contour 0.25); required with go.sum in
+ * tools/upstream/<dir>/go.mod. Direktiv itself is pinned here too, though the proxy refuses it.
+ */
+export const sourceModulePins = {
+  knativeServing: {
+    dir: 'knative',
+    module: 'knative.dev/serving',
+    version: 'v0.25.0',
+    why: "Knative Serving of Direktiv's Knative chart v0.4.1: its CRDs (config/core/300-resources)",
+  },
+  knativeNetworking: {
+    dir: 'knative',
+    module: 'knative.dev/networking',
+    version: 'v0.0.0-20210803181815-acdfd41c575c',
+    why: 'the networking module serving v0.25.0 requires: config-network lives in its config/',
+  },
+  netContour: {
+    dir: 'knative',
+    module: 'knative.dev/net-contour',
+    version: 'v0.25.0',
+    why: "net-contour of Direktiv's Knative chart: config-contour, and Contour's CRDs in config/contour/",
+  },
+  direktiv: {
+    dir: undefined,
+    module: 'github.com/vorteil/direktiv',
+    version: direktivPin.ref,
+    why:
+      "Direktiv's servers and both charts (kubernetes/charts/{direktiv,knative}); the proxy answers 403 " +
+      '(checked 2026-12-07), so the control-plane run reports what needs them as blocked',
+  },
+} as const;

@@ -63,8 +63,19 @@ export interface ClusterDriver {
   ): Promise<Reached>;
   /** Starts capturing the scenario's traffic; returns once the capture listens. */
   startCapture(ctx: RunContext, run: ScenarioRun, outFile: string): Promise<RunningCapture>;
-  /** What a kept run leaves running and how to use or remove it (printed after the report). */
-  keptMessage(ctx: RunContext): string;
+  /** Records what a kept run leaves running; returns how to use and remove it (printed after the report). */
+  kept(ctx: RunContext): Promise<string>;
   /** The programs the run used, with versions and sources (the report's components list). */
   components(ctx: RunContext): Component[];
+  /**
+   * Whether each path's server and client are the real programs or stand-ins. Absent: the real
+   * programs serve and call every path (the kind run).
+   */
+  actors?(ctx: RunContext, run: ScenarioRun): Partial<Record<PathId, PathActors>>;
+}
+
+/** Who served and who called a path: `real` (the upstream program) or `stand-in`. */
+export interface PathActors {
+  server: string;
+  client: string;
 }

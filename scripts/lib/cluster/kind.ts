@@ -444,7 +444,7 @@ export const kindDriver: ClusterDriver = {
   ingress: (ctx) => ({ address: '127.0.0.1', httpPort: ctx.opts.httpPort, httpsPort: ctx.opts.httpsPort }),
   reach,
   startCapture,
-  keptMessage: (ctx) => `cluster kept: kind delete cluster --name ${ctx.opts.clusterName} removes it`,
+  kept: async (ctx) => `cluster kept: kind delete cluster --name ${ctx.opts.clusterName} removes it`,
   components(ctx): Component[] {
     return [
       { name: 'kind', version: kindPin.version, source: 'release binary' },

@@ -64,6 +64,8 @@ export interface LabOptions extends CertSourceOptions {
   timeoutMs?: number;
   /** Capture the real clients' traffic and add passive evidence (runLab only). */
   capture?: LabCaptureOptions;
+  /** Certificates to serve instead of issuing them locally (e.g. what a cluster's cert-manager issued). */
+  pki?: LabPki;
 }
 
 function handlerFor(l: ListenerPlan): HttpHandler {
@@ -104,7 +106,7 @@ export async function labPkiFor(scenario: Scenario, opts: CertSourceOptions = {}
 /** Issues the scenario's certificates, plants the mutation, starts every listener. */
 export async function startLab(scenario: Scenario, opts: LabOptions = {}): Promise<Lab> {
   const mutation = opts.mutate ? resolveMutation(opts.mutate, scenario) : undefined;
-  const pki = await labPkiFor(scenario, opts.helm ? { helm: opts.helm } : {});
+  const pki = opts.pki ?? (await labPkiFor(scenario, opts.helm ? { helm: opts.helm } : {}));
   const { plans, notes } = await labTopology(scenario, pki);
   if (mutation) await applyMutation(plans[mutation.path], mutation, pki);
   const running: RunningListener[] = [];

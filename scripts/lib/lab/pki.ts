@@ -264,6 +264,25 @@ export class LabPki {
     return new LabPki(label, secrets, signers, foreign, profileCa);
   }
 
+  /**
+   * A profile's certificates as a cluster's cert-manager issued them (Secrets read from the API,
+   * keyed `namespace/name`), so the lab's servers and clients can run on the real chains. Only a
+   * foreign CA is made here; planted flaws that need the profile CA's key are not available.
+   */
+  static async fromSecrets(
+    label: string,
+    secrets: ReadonlyMap<string, SecretData>,
+    profileCa: { namespace: string; secretName: string } | undefined,
+  ): Promise<LabPki> {
+    const issued = new Map<string, IssuedCert>();
+    for (const [key, secret] of secrets)
+      issued.set(key, { spec: null, secret, cert: new NodeX509(secret['tls.crt']) });
+    const foreign = (
+      await issue(`foreign-ca`, { dnsNames: [], usages: [], commonName: 'foreign-ca', isCA: true }, 'self')
+    ).signer;
+    return new LabPki(label, issued, new Map(), foreign, profileCa);
+  }
+
   /** The Secret cert-manager would have written, or undefined when no Certificate targets it. */
   secret(namespace: string, secretName: string): SecretData | undefined {
     return this.secrets.get(secretKey(namespace, secretName))?.secret;

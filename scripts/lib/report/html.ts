@@ -374,6 +374,8 @@ export async function renderHtml(report: HtmlReport): Promise<string> {
   const placed = await placeAll(sections);
   const s = report.summary;
   const ok = s.fail === 0 && s.paths > 0;
+  // Steps that could not run here: the verdicts hold for what ran, the run proves no more.
+  const blocked = report.blocked?.length ?? 0;
   const sources = [...new Set(report.results.map((r) => r.source))].join(', ');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -381,7 +383,7 @@ export async function renderHtml(report: HtmlReport): Promise<string> {
 <style>${CSS}
 ${evidenceCss(sections)}</style></head>
 <body>
-<header><h1>Direktiv TLS assertions: <span class="${ok ? 'pass' : 'fail'}">${ok ? 'PASS' : 'FAIL'}</span></h1>
+<header><h1>Direktiv TLS assertions: <span class="${ok ? 'pass' : 'fail'}">${ok ? (blocked ? `INCONCLUSIVE (${blocked} step(s) blocked)` : 'PASS') : 'FAIL'}</span></h1>
 <p class="meta">${s.profiles} profile(s), ${s.paths} paths: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail; ${s.exempt} exempt listed · ${esc(
     sources,
   )} · generated ${esc(report.generatedAt)}</p>

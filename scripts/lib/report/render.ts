@@ -60,6 +60,12 @@ export const LEGEND = [
   '        https (TLS, port 80 redirects) | tls+plain (TLS and plaintext both served) | down (nothing answered)',
 ];
 
+/** `server: stand-in, client: stand-in` for a path served or called by stand-ins; '' when real. */
+export function actorsText(r: ProfileResult, path: string): string {
+  const a = r.actors?.[path as keyof NonNullable<ProfileResult['actors']>];
+  return a ? `server: ${a.server}, client: ${a.client}` : '';
+}
+
 function basisWord(v: PathVerdict): string {
   return v.basis.length ? v.basis.join('+') : 'no evidence';
 }
@@ -108,6 +114,7 @@ export function renderTerminal(report: RunReport): string {
   const rows = PATH_IDS.map((id) => [id, ...rs.map((r) => cell(r.verdicts.find((v) => v.path === id)))]);
   const sources = [...new Set(rs.map((r) => r.source))].join(', ');
   out.push(`Direktiv TLS assertions (${sources})`, '', table(header, rows), '', ...LEGEND);
+  out.push(...provenanceLines(report));
   const failures = rs.flatMap((r) => r.verdicts.filter((v) => v.status === 'fail').map((v) => ({ r, v })));
   if (failures.length) {
     out.push('', 'Failures:');
@@ -171,6 +178,27 @@ export function renderTerminal(report: RunReport): string {
   return assertNoKeyMaterial(`${out.join('\n')}\n`, 'the terminal report');
 }
 
+/** Who served and called each path (when stand-ins did), the components, the blocked steps. */
+function provenanceLines(report: RunReport): string[] {
+  const out: string[] = [];
+  for (const r of report.results.filter((x) => x.actors)) {
+    out.push('', `Who served and called each path (${r.scenario.name}):`);
+    for (const v of r.verdicts) {
+      const a = actorsText(r, v.path);
+      if (a) out.push(`  ${pad(v.path, 18)} ${a}`);
+    }
+  }
+  if (report.components?.length) {
+    out.push('', 'Components:');
+    for (const c of report.components) out.push(`  - ${c.name} ${c.version}: ${c.source}`);
+  }
+  if (report.blocked?.length) {
+    out.push('', `Blocked (not run here, never counted as pass): ${report.blocked.length} step(s)`);
+    for (const b of report.blocked) out.push(`  ⊘ ${b.id}: ${b.reason}`);
+  }
+  return out;
+}
+
 export function renderJson(report: RunReport): string {
   return assertNoKeyMaterial(`${JSON.stringify(report, null, 2)}\n`, 'the JSON report');
 }
@@ -229,7 +257,10 @@ export function renderJunit(report: RunReport): string {
           `      <error message="${xmlEscape(v.reason)}" type="inconclusive">${xmlEscape(verdictDetails(v))}</error>`,
         );
       }
-      body.push(`      <system-out>${xmlEscape(verdictDetails(v))}</system-out>`);
+      const actors = actorsText(r, v.path);
+      body.push(
+        `      <system-out>${xmlEscape(`${actors ? `${actors}\n` : ''}${verdictDetails(v)}`)}</system-out>`,
+      );
       const time = ((v.evidence.active?.durationMs ?? 0) / 1000).toFixed(3);
       cases.push(
         `    <testcase name="${xmlEscape(`${name}/${v.path}`)}" classname="${xmlEscape(name)}" time="${time}">\n${body.join('\n')}\n    </testcase>`,
@@ -256,6 +287,11 @@ export function renderJunit(report: RunReport): string {
       ['exempt', String(r.exemptions.length)],
       ...(r.mutation ? [['mutation', `${r.mutation.name}@${r.mutation.path}`]] : []),
       ...(r.capture ? [['capture', captureLine(r)]] : []),
+      ...(r.actors
+        ? PATH_IDS.filter((p) => actorsText(r, p)).map((p) => [`actors ${p}`, actorsText(r, p)])
+        : []),
+      ...(report.components ?? []).map((c) => [`component ${c.name}`, `${c.version}: ${c.source}`]),
+      ...(report.blocked ?? []).map((b) => [`blocked ${b.id}`, b.reason]),
     ]
       .map(([k, val]) => `      <property name="${xmlEscape(k!)}" value="${xmlEscape(val!)}"/>`)
       .join('\n');
@@ -340,6 +376,22 @@ export function renderMarkdown(report: RunReport): string {
     '✅ pass · ⚠️ pass with a warning · ❌ fail · ❔ inconclusive · cell = state seen on the wire, (want X) = expected',
   );
   out.push(...topologyMarkdown(rs));
+  for (const r of rs.filter((x) => x.actors)) {
+    out.push('', `#### Who served and called each path (${mdEscape(r.scenario.name)})`, '');
+    for (const v of r.verdicts) {
+      const a = actorsText(r, v.path);
+      if (a) out.push(`- \`${mdEscape(v.path)}\`: ${a}`);
+    }
+  }
+  if (report.components?.length) {
+    out.push('', '#### Components', '', '| program | version | source |', '| --- | --- | --- |');
+    for (const c of report.components)
+      out.push(`| ${mdEscape(c.name)} | ${mdEscape(c.version)} | ${mdEscape(c.source)} |`);
+  }
+  if (report.blocked?.length) {
+    out.push('', `#### Blocked: ${report.blocked.length} step(s), not run here, never counted as pass`, '');
+    for (const b of report.blocked) out.push(`- \`${mdEscape(b.id)}\`: ${mdEscape(b.reason)}`);
+  }
   const failures = rs.flatMap((r) => r.verdicts.filter((v) => v.status === 'fail').map((v) => ({ r, v })));
   if (failures.length) {
     out.push('', '#### Failures', '');

@@ -58,12 +58,21 @@ export interface ProfileResult {
   /** Present when the run captured traffic (lab --capture). */
   capture?: CaptureSummary;
   durationMs: number;
+  /**
+   * Who served and who called each path, when not the real programs (`real` or `stand-in`): a
+   * verdict on a stand-in is no verdict on the real program, and every report form says so.
+   */
+  actors?: Partial<Record<PathId, { server: string; client: string }>>;
 }
 
 export interface RunReport {
   tool: 'direktiv-tls-e2e';
   generatedAt: string;
   results: ProfileResult[];
+  /** The programs the run used, with versions and sources (runs on a cluster driver). */
+  components?: Array<{ name: string; version: string; source: string }>;
+  /** Steps that could not run here, with the exact reason (never counted as pass). */
+  blocked?: Array<{ id: string; reason: string }>;
   summary: {
     profiles: number;
     paths: number;
@@ -130,5 +139,7 @@ export function reportOk(r: RunReport): boolean {
 export function reportOutcome(r: RunReport): 'pass' | 'fail' | 'inconclusive' {
   const s = r.summary;
   if (s.fail > 0 || s.paths === 0) return 'fail';
-  return (s.inconclusive ?? 0) > 0 ? 'inconclusive' : 'pass';
+  // Steps that could not run here (a control-plane run without Direktiv): the verdicts hold for
+  // what ran, which proves no more than that.
+  return (s.inconclusive ?? 0) > 0 || (r.blocked?.length ?? 0) > 0 ? 'inconclusive' : 'pass';
 }

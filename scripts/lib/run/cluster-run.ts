@@ -7,12 +7,13 @@ import type { E2eOptions } from '../cli/e2e-args.ts';
 import { EXIT, exitCodeFor } from '../cli/exit-codes.ts';
 import type { ClusterDriver } from '../cluster/driver.ts';
 import { kindDriver } from '../cluster/kind.ts';
+import type { KubeClient } from '../k8s/client.ts';
 import { collectDiagnostics } from '../k8s/diagnostics.ts';
 import { layout } from '../plan/layout.ts';
 import type { Plan, PlanStep } from '../plan/types.ts';
 import { clusterPaths, PreflightErrors } from '../preflight/index.ts';
 import { execaRunner, type Runner } from '../tools/runner.ts';
-import { type Action, blockedReason, type RunContext } from './context.ts';
+import { type Action, blockedReason, type CertificateStatus, type RunContext } from './context.ts';
 import { type ExecStep, execute, installSignalHandlers } from './executor.ts';
 import { autoProgress, type Progress, timingSummary } from './progress.ts';
 import { scenarioResult, writeReports } from './report-step.ts';
@@ -37,6 +38,8 @@ export function actionFor(step: PlanStep, driver: ClusterDriver = kindDriver): A
 // every step's timing (cleanups included).
 const reportPlaceholder: Action = async (ctx) => {
   if (ctx.scenarios.size === 0) throw new Error('no scenario to report');
+  // The Certificates as issued, read while the cluster still runs (the files are written after teardown).
+  if (ctx.client) ctx.certificates = await certificateStatus(ctx.client).catch(() => undefined);
   const failed = [...ctx.scenarios.values()].flatMap((r) =>
     scenarioResult(r, 0, ctx.opts.allowLegacyTls ? 'warn' : 'fail')
       .verdicts.filter((v) => v.status === 'fail')
@@ -46,6 +49,19 @@ const reportPlaceholder: Action = async (ctx) => {
     throw new Error(`${failed.length} path verdict(s) failed:\n  ${failed.join('\n  ')}`);
   }
 };
+
+async function certificateStatus(client: KubeClient): Promise<CertificateStatus[]> {
+  return (await client.list('cert-manager.io/v1', 'Certificate')).map((c) => {
+    const conditions = ((c.status as { conditions?: { type: string; status: string }[] } | undefined)
+      ?.conditions ?? []) as { type: string; status: string }[];
+    return {
+      namespace: c.metadata.namespace ?? '',
+      name: c.metadata.name ?? '',
+      ready: conditions.some((x) => x.type === 'Ready' && x.status === 'True'),
+      dnsNames: ((c.spec as { dnsNames?: string[] } | undefined)?.dnsNames ?? []) as string[],
+    };
+  });
+}
 
 export function defaultOutput(clusterName: string, now = new Date()): string {
   return join(clusterPaths(clusterName).dir, 'runs', now.toISOString().replace(/[:.]/g, '-'));
@@ -118,7 +134,7 @@ export async function runCluster(opts: E2eOptions, plan: Plan, deps: ClusterRunD
   print(`\n${timingSummary(result.records)}\n`);
   for (const e of result.cleanupErrors) print(`teardown failed: ${e}\n`);
   print(`\nreports and files in ${out}\n`);
-  if (result.kept) print(`${driver.keptMessage(ctx)}\n`);
+  if (result.kept) print(`${await driver.kept(ctx)}\n`);
   return runExitCode(result, written.report);
 }
 

@@ -42,6 +42,15 @@ export interface RunContext {
    * a program that cannot be built). Plan steps whose `blockedBy` names one are reported blocked.
    */
   blocked?: Record<string, string>;
+  /** The cluster's Certificates as the report step saw them (before teardown). */
+  certificates?: CertificateStatus[];
+}
+
+export interface CertificateStatus {
+  namespace: string;
+  name: string;
+  ready: boolean;
+  dnsNames: string[];
 }
 
 /** Why a step cannot run here, from the programs it needs that the driver reported missing. */

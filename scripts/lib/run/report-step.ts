@@ -55,7 +55,18 @@ export async function writeReports(ctx: RunContext, records: readonly StepRecord
       ctx.opts.allowLegacyTls ? 'warn' : 'fail',
     ),
   );
+  for (const [i, run] of [...ctx.scenarios.values()].entries()) {
+    const actors = ctx.driver.actors?.(ctx, run);
+    if (actors && results[i]) results[i].actors = actors;
+  }
   const report = buildReport(results);
+  const components = ctx.driver.components(ctx);
+  const blocked = records
+    .filter((r) => r.status === 'blocked')
+    .map((r) => ({ id: r.id, reason: r.error ?? '' }));
+  // Only a driver that stands in for programs lists them: the kind run's reports stay as they were.
+  if (results.some((r) => r.actors) || blocked.length) report.components = components;
+  if (blocked.length) report.blocked = blocked;
   const failedSteps: FailedStep[] = records
     .filter((r) => r.status === 'failed')
     .map((r) => ({ id: r.id, title: r.title, error: r.error ?? '' }));
@@ -74,8 +85,12 @@ export async function writeReports(ctx: RunContext, records: readonly StepRecord
     });
     docs += docsCheckMarkdown(outcomes);
   }
+  // Each path verdict carries who served and called it, where stand-ins did.
+  for (const r of report.results)
+    for (const v of r.verdicts) if (r.actors?.[v.path]) Object.assign(v, r.actors[v.path]);
   const extras = {
-    steps: records,
+    steps: records.map((r) => ({ ...r, seconds: Math.round(r.durationMs / 100) / 10 })),
+    ...(ctx.certificates ? { certificates: ctx.certificates } : {}),
     traffic: Object.fromEntries([...ctx.scenarios.values()].map((r) => [r.scenario.name, r.traffic ?? null])),
   };
   await writeReportOutputs(

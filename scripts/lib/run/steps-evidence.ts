@@ -185,17 +185,6 @@ export const evidenceActions: Record<string, Action> = {
     const run = runOf(ctx, step);
     const sc = run.scenario;
     const client = need(ctx.client, 'client');
-    const live: K8sObject[] = [];
-    for (const [apiVersion, kind] of [
-      ['apps/v1', 'Deployment'],
-      ['v1', 'Service'],
-      ['v1', 'ConfigMap'],
-      ['networking.k8s.io/v1', 'Ingress'],
-    ] as const) {
-      for (const o of await client.list(apiVersion, kind, { namespace: sc.namespace }))
-        live.push(o as K8sObject);
-    }
-    const results = evaluateAll(requirementsFor(sc), live);
     const config: Partial<Record<PathId, ConfigEvidence>> = {};
     const add = (path: PathId, ok: boolean, finding: string | null, check: ConfigCheck) => {
       config[path] ??= { kind: 'config', path, ok: true, findings: [], checks: [] };
@@ -206,10 +195,32 @@ export const evidenceActions: Record<string, Action> = {
         if (finding) c.findings.push(finding);
       }
     };
-    for (const { requirement: r, result } of results) {
-      const finding = `${r.object}: ${r.what} (live: ${result.actual})`;
-      const check = { ok: result.ok, object: r.object, what: r.what, live: result.actual, source: r.because };
-      for (const p of requirementPaths(`${r.what} ${r.because}`)) add(p, result.ok, finding, check);
+    // Direktiv's live objects exist only where its chart could be installed.
+    const chartBlocked = ctx.blocked?.direktiv;
+    if (chartBlocked) {
+      run.notes.push(`configuration evidence of Direktiv's objects: blocked (${chartBlocked})`);
+    } else {
+      const live: K8sObject[] = [];
+      for (const [apiVersion, kind] of [
+        ['apps/v1', 'Deployment'],
+        ['v1', 'Service'],
+        ['v1', 'ConfigMap'],
+        ['networking.k8s.io/v1', 'Ingress'],
+      ] as const) {
+        for (const o of await client.list(apiVersion, kind, { namespace: sc.namespace }))
+          live.push(o as K8sObject);
+      }
+      for (const { requirement: r, result } of evaluateAll(requirementsFor(sc), live)) {
+        const finding = `${r.object}: ${r.what} (live: ${result.actual})`;
+        const check = {
+          ok: result.ok,
+          object: r.object,
+          what: r.what,
+          live: result.actual,
+          source: r.because,
+        };
+        for (const p of requirementPaths(`${r.what} ${r.because}`)) add(p, result.ok, finding, check);
+      }
     }
     // The Knative settings the profile needs on the live ConfigMaps (config-contour, config-network).
     for (const p of knativePatches(sc)) {
