@@ -257,7 +257,7 @@ test('stand-ins, components and blocked steps of a run are shown', async () => {
   await page.locator('a.edge[data-path="engine->pod"] text.label').hover();
   const key = await page.$eval('section.profile', (e) => e.id);
   const ev = (await page.locator(`#${evidenceDomId(key, 'path:engine->pod')}`).textContent()) ?? '';
-  assert.match(ev, /server: stand-in \(init-pod replica in the lab\); client: real direktiv flow v0\.4\.1/);
+  assert.match(ev, /server: stand-in \(init-pod replica in the lab\), client: real direktiv flow v0\.4\.1/);
   assert.match((await page.locator('table.components').textContent()) ?? '', /kube-apiserver\s*v1\.24\.17/);
   assert.match(
     (await page.locator('ul.blocked').textContent()) ?? '',

@@ -75,7 +75,10 @@ test('HTML: each path panel names its stand-ins; the page is INCONCLUSIVE and li
   const html = await renderHtml(standInReport());
   assert.is(html.split(STAND_IN).length - 1, PATH_IDS.length);
   assert.match(html, 'INCONCLUSIVE');
-  assert.match(html, '<b>kube-apiserver</b> v1.24.17: built from k8s.io/kubernetes@v1.24.17');
+  assert.match(
+    html,
+    '<td>kube-apiserver</td><td>v1.24.17</td><td>built from k8s.io/kubernetes@v1.24.17</td>',
+  );
   assert.match(html, 'grpc-tls/direktiv.install');
 });
 

@@ -146,7 +146,7 @@ export function pathEvidenceHtml(
   if (typeof who?.server === 'string' || typeof who?.client === 'string') {
     const standIn = /stand-in/i.test(`${who?.server} ${who?.client}`);
     out.push(
-      `<p class="${standIn ? 'standin' : 'meta'}">server: ${esc(String(who?.server ?? '?'))}; client: ${esc(
+      `<p class="${standIn ? 'standin' : 'meta'}">server: ${esc(String(who?.server ?? '?'))}, client: ${esc(
         String(who?.client ?? '?'),
       )}${standIn ? ' (a verdict on a stand-in is no verdict on the real program)' : ''}</p>`,
     );
