@@ -12,6 +12,16 @@
 // grpc-go 1.36, which adds none either) accept TLS 1.0 and 1.1. The lab keeps Node's TLS 1.2 floor
 // so that legacy acceptance is a planted flaw (`legacy-tls`), not the baseline; a real v0.4.1
 // cluster may well show it (unverified: it depends on the Go release the images were built with).
+//
+// Checked against real Go servers (test/peers/lab-vs-go.test.ts: Go crypto/tls with net/http and
+// grpc-go v1.78): the same verdict on every probe check, the same 400 text for plaintext, the same
+// close for plaintext gRPC and for an h2 preface in clear, the same TLS 1.3 alert "certificate
+// required" for a missing client certificate, the same CertificateRequest, and (since that
+// comparison) Go's cipher choice. Left different: Go refuses a client certificate from a foreign CA
+// with an alert in the handshake ("unknown ca"); the lab closes right after the handshake without
+// an alert, because Node's TLS cannot fail certificate verification inside the handshake. Both are
+// refusals to the probe. The same holds for RequireAnyClientCert without a certificate (Go: alert
+// "certificate required"; lab: a close after the handshake).
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -155,8 +165,35 @@ function appSink(app: AppServer): AppSink {
   };
 }
 
+/**
+ * Go crypto/tls's server choice (test/peers showed it: a real Go server picks
+ * TLS_AES_128_GCM_SHA256 where Node's OpenSSL default picks TLS_AES_256_GCM_SHA384): AES-128-GCM,
+ * then ChaCha20, then AES-256-GCM for TLS 1.3; Go's default TLS 1.2 list (ECDHE only: GCM,
+ * ChaCha20, then CBC-SHA), in Go's order.
+ */
+const GO_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-SHA',
+  'ECDHE-RSA-AES128-SHA',
+  'ECDHE-ECDSA-AES256-SHA',
+  'ECDHE-RSA-AES256-SHA',
+].join(':');
+
 function secureContextOptions(t: TlsServerConfig): tls.SecureContextOptions {
-  const o: tls.SecureContextOptions = { cert: t.cert, key: t.key };
+  const o: tls.SecureContextOptions = {
+    cert: t.cert,
+    key: t.key,
+    ciphers: GO_CIPHERS,
+    honorCipherOrder: true,
+  };
   if (t.clientAuth !== 'none') o.ca = t.clientCa ?? [];
   if (t.legacy) {
     o.minVersion = 'TLSv1';
