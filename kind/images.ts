@@ -27,6 +27,8 @@ export interface ImageEntry {
   /** For helm-value: the chart values that carry it. */
   readonly values: readonly string[];
   readonly note?: string;
+  /** Who pulls it, when not the chart's own workloads (code: the functions controller, Knative). */
+  readonly pulledBy?: string;
 }
 
 export interface ImageOverrides {
@@ -137,6 +139,7 @@ export function parseImageOverrides(doc: unknown, file = 'images.yaml'): ImageOv
       chart: str(e.chart, file, `images.${key}.chart`),
       values,
       ...(typeof e.note === 'string' ? { note: e.note } : {}),
+      ...(typeof e.pulledBy === 'string' ? { pulledBy: e.pulledBy } : {}),
     });
   }
   const direktivValues: Record<string, string> = {};

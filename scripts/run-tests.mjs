@@ -20,7 +20,7 @@ function run(name, cmd, args) {
 
 const bin = (n) => join('node_modules', '.bin', n);
 // Slow tiers: each its own folder under test/ and its own npm script; never part of `npm test`.
-const tiers = ['peers', 'control-plane', 'browser'];
+const tiers = ['peers', 'control-plane', 'browser', 'registry'];
 const argv = process.argv.slice(2);
 const tierAt = argv.indexOf('--tier');
 const tier = tierAt >= 0 ? argv[tierAt + 1] : undefined;

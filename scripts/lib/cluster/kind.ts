@@ -20,6 +20,12 @@ import { podProblemLines } from '../k8s/explain.ts';
 import { portForward } from '../k8s/portforward.ts';
 import type { KubeObject } from '../k8s/types.ts';
 import {
+  checkImages,
+  imageCheckProblems,
+  imageCheckTable,
+  resolvedDigests,
+} from '../preflight/image-check.ts';
+import {
   checkDocker,
   checkDockerVersion,
   checkHostPorts,
@@ -39,6 +45,7 @@ import {
   removeMarker,
 } from '../preflight/index.ts';
 import type { ProbeTarget } from '../probe/types.ts';
+import { RegistryClient } from '../registry/client.ts';
 import { type Action, need, type RunContext, runTool } from '../run/context.ts';
 import type { StepContext } from '../run/executor.ts';
 import { INIT_POD_PROBE, initPodProbeManifest } from '../run/init-pod-probe.ts';
@@ -120,10 +127,27 @@ const kindActions: Record<string, Action> = {
       );
     }
     const images = imagesToPull(ctx.overrides, [...runImages(ctx.opts, ctx.overrides), ...rendered]);
-    const report = await pullImages(ctx.runner, images, { log: s.note }).catch((e) => {
+    // Every manifest resolved on its registry first: a vanished image stops the run here, named,
+    // before a cluster exists (not as ImagePullBackOff ten minutes in).
+    const client = new RegistryClient();
+    const rows = await checkImages(images, {
+      client,
+      overrides: ctx.overrides,
+      mode: 'upstream',
+    }).finally(() => client.close());
+    Object.assign(ctx.imageDigests, resolvedDigests(rows));
+    const problems = imageCheckProblems(rows);
+    if (problems.length) {
+      s.note(imageCheckTable(rows));
+      throw asPlain(new PreflightErrors(problems));
+    }
+    s.note(`${rows.length} images resolved (${rows.filter((r) => r.source === 'built').length} built)`);
+    // Built images reach the node through its mirror, never through docker pull.
+    const toPull = images.filter((i) => rows.find((r) => r.ref === i.ref)?.source !== 'built');
+    const report = await pullImages(ctx.runner, toPull, { log: s.note }).catch((e) => {
       throw asPlain(e);
     });
-    for (const i of images) {
+    for (const i of toPull) {
       // The digest the run really used: a tag can move between a failing run and its replay.
       const r = await ctx.runner(
         'docker',
@@ -133,7 +157,8 @@ const kindActions: Record<string, Action> = {
         },
       );
       const digest = r.stdout.trim().split(' ')[0];
-      if (r.exitCode === 0 && digest) ctx.imageDigests[i.ref] = digest;
+      // The registry's answer stays: RepoDigests are `repo@digest`, kept only where none resolved.
+      if (r.exitCode === 0 && digest && !ctx.imageDigests[i.ref]) ctx.imageDigests[i.ref] = digest;
     }
     s.note(
       `${images.length} images on the host (${report.pulled.length} pulled, ${report.present.length} already there)`,

@@ -94,10 +94,13 @@ export function buildPlan(
     id: 'preflight.images',
     phase: 'preflight',
     title:
-      'every image the run pulls (rendered from the charts, overrides from kind/images.yaml) pulled once on the host',
-    commands: extra.images?.length
-      ? extra.images.map((i) => `docker pull ${i}`)
-      : ['docker pull <each image in kind/images.yaml and the traffic function images>'],
+      'every image the run pulls (rendered from the charts, overrides from kind/images.yaml) resolved to a digest on its registry (a missing one stops the run here, named), then pulled once on the host',
+    commands: [
+      'npm run image-preflight  # HEAD /v2/<name>/manifests/<ref> per image, Bearer token challenge answered',
+      ...(extra.images?.length
+        ? extra.images.map((i) => `docker pull ${i}`)
+        : ['docker pull <each image in kind/images.yaml and the traffic function images>']),
+    ],
   });
 
   add({
