@@ -4,6 +4,7 @@
 // pushed under the exact name the charts and the functions controller pull.
 // direktiv-ui (vorteil/direktiv-ui) is not here: it is a web app from another repository, not a
 // command of the Go module, so it is always pulled.
+import { normalizeRef } from './images.ts';
 import { direktivPin } from './versions.ts';
 
 /** The Go module the built images come from (the Go module proxy; see README "Images"). */
@@ -52,3 +53,15 @@ export const builtImages: readonly BuiltImage[] = [
 
 /** Where the images are served from: docker.io/vorteil, mirrored to the local registry. */
 export const builtNamespace = { registry: 'docker.io', namespace: 'vorteil' } as const;
+
+/** The built image behind a reference, if `--images built` builds it. */
+export function builtImageOf(ref: string): BuiltImage | undefined {
+  const n = normalizeRef(ref);
+  return builtImages.find((b) => normalizeRef(b.ref) === n);
+}
+
+/**
+ * The local registry of `--images built`: on the kind network's gateway (the address the node
+ * reaches the host on), TLS with its own CA, token auth (anonymous pull, push for the harness).
+ */
+export const localRegistry = { port: 5443, tokenPort: 5444, pusher: 'pusher' } as const;

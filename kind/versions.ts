@@ -293,6 +293,19 @@ export const upstreamPins = {
       '(v1.11.6+ 403) and has them in the root module. 1.11 supports Kubernetes 1.21-1.26. Its CRDs and ' +
       'chart come from the same module version, so CRDs and binaries match.',
   },
+  registry: {
+    dir: 'registry',
+    module: 'github.com/distribution/distribution/v3',
+    version: 'v3.0.0',
+    programs: { registry: 'github.com/distribution/distribution/v3/cmd/registry' },
+    versionFlags: [
+      'github.com/distribution/distribution/v3/version.version=v3.0.0',
+      'github.com/distribution/distribution/v3/version.mainpkg=github.com/distribution/distribution/v3',
+    ],
+    why:
+      'the local registry of the image tests and of `--images built` (the program behind the `registry` ' +
+      'image); v3.0.0 is served, its token auth (`auth: token:`) verifies x5c-signed JWTs',
+  },
 } as const satisfies Record<string, UpstreamPin>;
 export type UpstreamName = keyof typeof upstreamPins;
 

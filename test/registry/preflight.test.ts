@@ -4,7 +4,6 @@
 // real client would, then the preflight's client must find it, tell a missing tag from a missing
 // repository, refuse an expired token, say so when the registry is down, and verify TLS against
 // the test CA only.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +15,11 @@ import { RegistryClient } from '../../scripts/lib/registry/client.ts';
 import {
   freePort,
   type LocalRegistry,
+  registryBinary,
   startLocalRegistry,
 } from '../../scripts/lib/registry/local-registry.ts';
 import { projectRoot } from '../../scripts/lib/tools/fsutil.ts';
-import { ensureGoBinary, imagesProgram, registryProgram } from '../../scripts/lib/tools/go-build.ts';
+import { ensureGoBinary, imagesProgram } from '../../scripts/lib/tools/go-build.ts';
 
 let reg: LocalRegistry;
 let imagesTool: string;
@@ -28,9 +28,9 @@ const work = mkdtempSync(join(tmpdir(), 'registry-tier-'));
 
 test.before(async () => {
   const log = (l: string) => process.stderr.write(`  ${l}\n`);
-  const registry = await ensureGoBinary(registryProgram, log);
+  const registry = await registryBinary(log);
   imagesTool = (await ensureGoBinary(imagesProgram, log)).path;
-  reg = await startLocalRegistry({ binary: registry.path, log });
+  reg = await startLocalRegistry({ binary: registry, log });
   // A small image: one layer with a file, built by the project's builder and pushed with ggcr.
   writeFileSync(join(work, 'hello.txt'), 'hello from the registry tier\n');
   const spec = {
@@ -48,33 +48,29 @@ test.before(async () => {
     ],
   };
   writeFileSync(join(work, 'spec.json'), JSON.stringify(spec));
-  const built = execFileSync(
-    imagesTool,
-    ['build', '--spec', join(work, 'spec.json'), '--out', join(work, 'out')],
-    {
-      env: { ...process.env, SOURCE_DATE_EPOCH: '1630627200' },
-      encoding: 'utf8',
-    },
-  );
+  // Async (execa): the token server answering the push lives in this process's event loop.
+  const built = (
+    await execa(imagesTool, ['build', '--spec', join(work, 'spec.json'), '--out', join(work, 'out')], {
+      env: { SOURCE_DATE_EPOCH: '1630627200' },
+    })
+  ).stdout;
   const rec = JSON.parse(built.trim().split('\n')[0] as string) as { digest: string; archive: string };
   pushedDigest = rec.digest;
-  execFileSync(
-    imagesTool,
-    [
-      'push',
-      '--archive',
-      rec.archive,
-      '--to',
-      `${reg.host}/vorteil/api:v0.4.1`,
-      '--ca',
-      reg.caFile,
-      '--username',
-      reg.pusher.username,
-      '--password',
-      reg.pusher.password,
-    ],
-    { encoding: 'utf8' },
-  );
+  await execa(imagesTool, [
+    'push',
+    '--oci',
+    join(work, 'out', 'oci'),
+    '--name',
+    'docker.io/vorteil/api:v0.4.1',
+    '--to',
+    `${reg.host}/vorteil/api:v0.4.1`,
+    '--ca',
+    reg.caFile,
+    '--username',
+    reg.pusher.username,
+    '--password',
+    reg.pusher.password,
+  ]);
 });
 
 test.after(async () => {

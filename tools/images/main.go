@@ -5,7 +5,10 @@
 //	images build --spec spec.json --out DIR   writes DIR/oci (OCI image layout, every image) and
 //	                                          DIR/archives/<name>.tar (docker-archive, for kind load),
 //	                                          prints one JSON line per image (name, digest, size)
-//	images push --archive X.tar --to REF [--ca PEM] [--username U --password P]
+//	images push --oci DIR --name NAME --to REF [--ca PEM] [--username U --password P]
+//	                                          pushes the image NAME of the OCI layout DIR as it is (same
+//	                                          manifest, same digest; a docker-archive would be re-encoded
+//	                                          with Docker media types, so another digest)
 //
 // Reproducible: layers are tars with entries in spec order, parents first, uid/gid 0, no user or
 // group names, every time SOURCE_DATE_EPOCH; gzip headers carry no time or name; the config's
@@ -97,7 +100,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: images build --spec FILE --out DIR | images push --archive TAR --to REF [--ca PEM] [--username U --password P]")
+	fmt.Fprintln(os.Stderr, "usage: images build --spec FILE --out DIR | images push --oci DIR --name NAME --to REF [--ca PEM] [--username U --password P]")
 	os.Exit(2)
 }
 
@@ -293,16 +296,17 @@ func slug(ref string) string { return unsafe.ReplaceAllString(ref, "_") }
 
 func push(args []string) error {
 	fs := flag.NewFlagSet("push", flag.ExitOnError)
-	archive := fs.String("archive", "", "docker-archive written by build")
+	oci := fs.String("oci", "", "OCI layout written by build")
+	imageName := fs.String("name", "", "the image's org.opencontainers.image.ref.name in the layout")
 	to := fs.String("to", "", "reference to push to")
 	ca := fs.String("ca", "", "PEM file of the registry's CA (default: system roots)")
 	user := fs.String("username", "", "")
 	pass := fs.String("password", "", "")
 	_ = fs.Parse(args)
-	if *archive == "" || *to == "" {
+	if *oci == "" || *imageName == "" || *to == "" {
 		usage()
 	}
-	img, err := tarball.ImageFromPath(*archive, nil)
+	img, err := fromLayout(*oci, *imageName)
 	if err != nil {
 		return err
 	}
@@ -335,4 +339,22 @@ func push(args []string) error {
 	}
 	fmt.Printf("%s@%s\n", ref.Context().Name(), d)
 	return nil
+}
+
+// fromLayout finds the image a build put into the OCI layout under its ref.name annotation.
+func fromLayout(dir, imageName string) (v1.Image, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range m.Manifests {
+		if d.Annotations["org.opencontainers.image.ref.name"] == imageName {
+			return idx.Image(d.Digest)
+		}
+	}
+	return nil, fmt.Errorf("%s: no image named %q", dir, imageName)
 }

@@ -26,6 +26,7 @@ export const E2E_OPTIONS = {
   'direktiv-ref': { type: 'string' },
   'knative-image': { type: 'string' },
   'isolated-image': { type: 'string' },
+  images: { type: 'string' },
   'no-capture': { type: 'boolean' },
   'allow-legacy-tls': { type: 'boolean' },
   ...REPORT_OUTPUT_OPTIONS,
@@ -47,6 +48,11 @@ export interface E2eOptions {
   direktivRef: string | null;
   knativeImage: string | null;
   isolatedImage: string | null;
+  /**
+   * Where Direktiv's own images come from: `upstream` pulls the 2021 vorteil/* images; `built`
+   * builds them (npm run images) and serves them from a local registry the node mirrors docker.io to.
+   */
+  images: 'upstream' | 'built';
   capture: boolean;
   /** TLS 1.0/1.1 accepted is a warning instead of a failure. */
   allowLegacyTls: boolean;
@@ -65,6 +71,12 @@ const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/;
 const GIT_REF = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
 const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/:@]*[a-zA-Z0-9]$/;
 
+function parseImagesMode(v: string | undefined): 'upstream' | 'built' {
+  if (v === undefined || v === 'upstream') return 'upstream';
+  if (v === 'built') return 'built';
+  throw new UsageError(`--images must be upstream or built (got '${v}')`, 'e.g. --images upstream');
+}
+
 export function parseE2eArgs(argv: string[]): E2eOptions {
   const { values: v } = parseCli(argv, E2E_OPTIONS);
   const base = {
@@ -79,6 +91,7 @@ export function parseE2eArgs(argv: string[]): E2eOptions {
     direktivRef: v['direktiv-ref'] ?? null,
     knativeImage: v['knative-image'] ?? null,
     isolatedImage: v['isolated-image'] ?? null,
+    images: parseImagesMode(v.images),
     capture: !v['no-capture'],
     allowLegacyTls: Boolean(v['allow-legacy-tls']),
     json: v.json ? resolve(v.json) : null,

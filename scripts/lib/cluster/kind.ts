@@ -133,7 +133,8 @@ const kindActions: Record<string, Action> = {
     const rows = await checkImages(images, {
       client,
       overrides: ctx.overrides,
-      mode: 'upstream',
+      mode: ctx.opts.images,
+      builtDir: join(ctx.out, 'images'),
     }).finally(() => client.close());
     Object.assign(ctx.imageDigests, resolvedDigests(rows));
     const problems = imageCheckProblems(rows);

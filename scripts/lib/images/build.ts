@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { builtImages, direktivSource } from '../../../kind/built-images.ts';
 import { BUILT_INDEX, type BuiltRecord } from '../preflight/image-check.ts';
+import { registryBinary, registryPin } from '../registry/local-registry.ts';
 import { projectRoot } from '../tools/fsutil.ts';
-import { ensureGoBinary, type GoProgram, imagesProgram, registryProgram } from '../tools/go-build.ts';
+import { ensureGoBinary, imagesProgram } from '../tools/go-build.ts';
 import { readDockerfile } from './dockerfile.ts';
 import { type ConfigCheckRow, compareConfig, type ImageSpec, imageSpec, staticAmd64Elf } from './spec.ts';
 
@@ -53,9 +54,11 @@ export async function downloadModule(
   return { error: (r.stderr || `go mod download exited ${r.exitCode}`).trim() };
 }
 
-/** The module directory (in the module cache) a project module depends on. */
-async function moduleDir(p: GoProgram): Promise<string> {
-  const r = await execa('go', ['list', '-m', '-json', p.module], { cwd: join(projectRoot, p.moduleDir) });
+/** The module directory (in the module cache) of an upstream module of tools/upstream/<dir>. */
+async function moduleDir(dir: string, module: string): Promise<string> {
+  const r = await execa('go', ['list', '-m', '-json', module], {
+    cwd: join(projectRoot, 'tools', 'upstream', dir),
+  });
   return (JSON.parse(r.stdout) as { Dir: string }).Dir;
 }
 
@@ -117,12 +120,12 @@ export async function buildImages(o: BuildOptions): Promise<BuildResult> {
     }
   }
   if (o.proof) {
-    const bin = await ensureGoBinary(registryProgram, log);
-    const dir = await moduleDir(registryProgram);
+    const bin = await registryBinary(log);
+    const dir = await moduleDir(registryPin.dir, registryPin.module);
     todo.push({
       key: PROOF_KEY,
       ref: PROOF_REF,
-      binary: bin.path,
+      binary: bin,
       dockerfileText: readFileSync(join(dir, 'Dockerfile'), 'utf8'),
       contextDir: dir,
     });

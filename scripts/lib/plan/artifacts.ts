@@ -4,7 +4,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
+import { localRegistry } from '../../../kind/built-images.ts';
 import { envoyNodePorts, kindClusterYaml } from '../../../kind/cluster.ts';
+import { GATEWAY } from './built-images.ts';
+
+const builtMirror = `https://${GATEWAY}:${localRegistry.port}`;
+
 import { direktivPin } from '../../../kind/versions.ts';
 import { type DirektivImages, direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
 import type { Scenario } from '../../../scenarios/index.ts';
@@ -58,7 +63,12 @@ export async function writeArtifacts(dir: string, a: ArtifactInputs): Promise<st
   files.set(layout.planJson, `${JSON.stringify(a.plan, null, 2)}\n`);
   files.set(
     layout.kindConfig,
-    kindClusterYaml({ httpPort: a.options.httpPort, httpsPort: a.options.httpsPort }),
+    kindClusterYaml({
+      httpPort: a.options.httpPort,
+      httpsPort: a.options.httpsPort,
+      // --images built: the node's containerd reads registry hosts from certs.d (the mirror).
+      ...(a.options.images === 'built' ? { registryMirrors: { 'docker.io': [builtMirror] } } : {}),
+    }),
   );
   files.set(layout.certManagerCheck, stringify(apiCheckCertificate('cert-manager')));
   files.set(layout.envoyNodePortPatch, `${JSON.stringify(envoyNodePortPatch(), null, 2)}\n`);

@@ -13,6 +13,7 @@ import type { Scenario } from '../../../scenarios/index.ts';
 import { PATH_IDS, PATHS } from '../../../scenarios/paths.ts';
 import { CERT_MANAGER_NAMESPACE as CERT_MANAGER_NS, PROFILE_RELEASE } from '../chart/render.ts';
 import type { E2eOptions } from '../cli/e2e-args.ts';
+import { builtImageSteps, mirrorCommands, pulledImages } from './built-images.ts';
 import { knativePatches, patchCommand } from './knative-patches.ts';
 import { layout } from './layout.ts';
 import type { Plan, PlanStep } from './types.ts';
@@ -31,7 +32,7 @@ export type PlanOptions = Pick<
   | 'capture'
   | 'keep'
   | 'keepOnFailure'
->;
+> & { images?: E2eOptions['images'] };
 
 /** Where Direktiv's charts come from: a local chart dir (--chart) or a git checkout of a ref. */
 export function chartSource(o: Pick<PlanOptions, 'chart' | 'direktivRef'>) {
@@ -90,15 +91,17 @@ export function buildPlan(
       : `Direktiv charts from git ref ${src.ref}`,
     commands: [`test -d ${src.checkout} || ${src.clone}`],
   });
+  const built = o.images === 'built';
+  if (built) for (const s of builtImageSteps(c)) add(s);
+  const pulls = pulledImages(extra.images ?? [], o.images ?? 'upstream');
   add({
     id: 'preflight.images',
     phase: 'preflight',
-    title:
-      'every image the run pulls (rendered from the charts, overrides from kind/images.yaml) resolved to a digest on its registry (a missing one stops the run here, named), then pulled once on the host',
+    title: `every image the run pulls (rendered from the charts, overrides from kind/images.yaml) resolved to a digest on its registry (a missing one stops the run here, named), then pulled once on the host${built ? "; Direktiv's own images resolved on the local registry, never pulled from Docker Hub" : ''}`,
     commands: [
-      'npm run image-preflight  # HEAD /v2/<name>/manifests/<ref> per image, Bearer token challenge answered',
-      ...(extra.images?.length
-        ? extra.images.map((i) => `docker pull ${i}`)
+      `npm run image-preflight${built ? ` -- --images built --built-dir .e2e/${c}/images` : ''}  # HEAD /v2/<name>/manifests/<ref> per image, Bearer token challenge answered`,
+      ...(pulls.length
+        ? pulls.map((i) => `docker pull ${i}`)
         : ['docker pull <each image in kind/images.yaml and the traffic function images>']),
     ],
   });
@@ -110,6 +113,7 @@ export function buildPlan(
     commands: [
       `kind create cluster --name ${c} --config .e2e/${c}/kind-config.yaml --kubeconfig .e2e/${c}/${layout.kubeconfig} --wait 120s`,
       `# marker .e2e/${c}/marker.json records the pins hash ${pinsHash()}; a later run reuses only a cluster it matches`,
+      ...(built ? mirrorCommands(c) : []),
     ],
     files: [layout.kindConfig],
     timeoutSec: 300,
@@ -117,7 +121,7 @@ export function buildPlan(
   add({
     id: 'cluster.load-images',
     phase: 'cluster',
-    title: 'images missing on the node loaded from the host (docker save + kind load image-archive)',
+    title: `images missing on the node loaded from the host (docker save + kind load image-archive)${built ? "; Direktiv's built images are not loaded: the node pulls them through its docker.io mirror" : ''}`,
     commands: [
       `docker exec ${c}-control-plane crictl images -o json`,
       `docker save --platform <node platform> <image> -o <tmp>.tar && kind load image-archive <tmp>.tar --name ${c}`,

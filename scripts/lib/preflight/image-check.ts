@@ -5,8 +5,8 @@
 // the image (the run cannot start: exit 3).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtImages } from '../../../kind/built-images.ts';
-import { type ImageOverrides, normalizeRef } from '../../../kind/images.ts';
+import { builtImageOf } from '../../../kind/built-images.ts';
+import type { ImageOverrides } from '../../../kind/images.ts';
 import type { ManifestStatus, RegistryClient } from '../registry/client.ts';
 import { PreflightError } from './errors.ts';
 import type { ImageToPull } from './images.ts';
@@ -51,8 +51,7 @@ export function readBuiltIndex(dir: string): BuiltRecord[] {
 
 /** Is this reference one of the images `--images built` builds? */
 export function builtKeyOf(ref: string): string | undefined {
-  const n = normalizeRef(ref);
-  return builtImages.find((b) => normalizeRef(b.ref) === n)?.key;
+  return builtImageOf(ref)?.key;
 }
 
 export interface CheckImagesOptions {

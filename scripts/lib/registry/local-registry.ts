@@ -9,12 +9,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
-import { HintedError } from '../../../scenarios/errors.ts';
+import { upstreamPins } from '../../../kind/versions.ts';
+import { CouldNotRunError } from '../../../scenarios/errors.ts';
 import type { CertSpec, IssuerSpec } from '../../../scenarios/index.ts';
+import { buildComponents } from '../control-plane/build.ts';
 import { LabPki } from '../lab/pki.ts';
 import { startTokenServer, type TokenServer } from './token-server.ts';
 
-export class RegistryStartError extends HintedError {}
+/** The registry could not start (its binary exited, the port did not answer): exit 3. */
+export class RegistryStartError extends CouldNotRunError {}
+
+/** The pinned registry binary (kind/versions.ts upstreamPins.registry), built once and cached. */
+export async function registryBinary(log: (line: string) => void = () => {}): Promise<string> {
+  return (await buildComponents(log, { only: ['registry'] })).registry as string;
+}
+
+export const registryPin = upstreamPins.registry;
 
 export interface LocalRegistry {
   /** `localhost:<port>`: the registry part of image references. */
@@ -67,7 +77,7 @@ async function issueCertificates() {
 }
 
 export interface StartOptions {
-  /** The registry binary (ensureGoBinary(registryProgram)). */
+  /** The registry binary (registryBinary()). */
   readonly binary: string;
   readonly port?: number;
   readonly log?: (line: string) => void;

@@ -18,10 +18,11 @@ import { type ExecStep, execute, installSignalHandlers } from './executor.ts';
 import { autoProgress, type Progress, timingSummary } from './progress.ts';
 import { scenarioResult, writeReports } from './report-step.ts';
 import { evidenceActions } from './steps-evidence.ts';
+import { imageActions } from './steps-images.ts';
 import { installActions } from './steps-install.ts';
 import type { StepRecord } from './types.ts';
 
-const SHARED: Record<string, Action> = { ...installActions, ...evidenceActions };
+const SHARED: Record<string, Action> = { ...installActions, ...imageActions, ...evidenceActions };
 
 /**
  * The action of a plan step (`full-mtls/profile.apply` -> `profile.apply`): the driver's own steps

@@ -1,21 +1,19 @@
-// Builds a Go program from a module of this project (tools/…/go.mod with a committed go.sum) into
-// ~/.cache/direktiv-tls-e2e/bin/<name>-<key>, once per key: a static (CGO_ENABLED=0), trimmed
-// build under `nice`, so the 2-core machine stays usable. The key covers the pinned version and
-// the go.sum, so a changed pin builds anew. No Go or a failed build is CouldNotRun (exit 3).
+// Builds one of the project's own Go programs (tools/images: its main.go, go.mod and committed
+// go.sum) into ~/.cache/direktiv-tls-e2e/bin/<name>-<version>-<key>, once per key: static
+// (CGO_ENABLED=0), trimmed, under `nice`. Upstream programs (the registry) are built by
+// scripts/lib/control-plane/build.ts from kind/versions.ts upstreamPins. A failed build is exit 3.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { HintedError } from '../../../scenarios/errors.ts';
+import { CouldNotRunError } from '../../../scenarios/errors.ts';
+import { cacheHome } from '../control-plane/build.ts';
 import { projectRoot } from './fsutil.ts';
 
 /** A program could not be built (no Go, the proxy refused a module, a compile error): exit 3. */
-export class GoBuildError extends HintedError {}
+export class GoBuildError extends CouldNotRunError {}
 
-export const binCache = process.env.DIREKTIV_TLS_E2E_CACHE
-  ? join(process.env.DIREKTIV_TLS_E2E_CACHE, 'bin')
-  : join(homedir(), '.cache', 'direktiv-tls-e2e', 'bin');
+const binCache = () => join(cacheHome(), 'bin');
 
 export interface GoProgram {
   /** Binary name in the cache. */
@@ -46,7 +44,7 @@ export function cachedBinary(p: GoProgram): string {
     .update(p.pkg === '.' ? readLocalSources(dir) : '')
     .digest('hex')
     .slice(0, 12);
-  return join(binCache, `${p.name}-${moduleVersion(p)}-${sum}`);
+  return join(binCache(), `${p.name}-${moduleVersion(p)}-${sum}`);
 }
 
 function readLocalSources(dir: string): string {
@@ -61,7 +59,7 @@ export async function ensureGoBinary(
 ): Promise<{ path: string; built: boolean; seconds: number }> {
   const out = cachedBinary(p);
   if (existsSync(out)) return { path: out, built: false, seconds: 0 };
-  mkdirSync(binCache, { recursive: true });
+  mkdirSync(binCache(), { recursive: true });
   const version = moduleVersion(p);
   log(`building ${p.name} ${version} (${p.pkg}) into ${out}`);
   const started = Date.now();
@@ -92,14 +90,6 @@ export async function ensureGoBinary(
   renameSync(tmp, out);
   return { path: out, built: true, seconds: (Date.now() - started) / 1000 };
 }
-
-/** The pinned registry: CNCF Distribution's cmd/registry (tools/upstream/registry/go.mod). */
-export const registryProgram: GoProgram = {
-  name: 'registry',
-  moduleDir: 'tools/upstream/registry',
-  pkg: 'github.com/distribution/distribution/v3/cmd/registry',
-  module: 'github.com/distribution/distribution/v3',
-};
 
 /** The image builder and pusher (tools/images, go-containerregistry). */
 export const imagesProgram: GoProgram = {

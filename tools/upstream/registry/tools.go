@@ -1,8 +1,7 @@
 //go:build tools
 
-// Package registry pins the upstream CNCF Distribution registry (the program behind Docker Hub's
-// "registry" image) as a module dependency; the harness builds its cmd/registry from the module
-// cache (scripts/lib/registry/build.ts), nothing of it is copied here.
-package registry
+// Pins CNCF Distribution's registry (the program behind the `registry` image): the local registry
+// of the image preflight tests and of `--images built`.
+package tools
 
 import _ "github.com/distribution/distribution/v3/cmd/registry"
