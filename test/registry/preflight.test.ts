@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
+import { buildImages, PROOF_KEY, PROOF_REF } from '../../scripts/lib/images/build.ts';
 import { RegistryClient } from '../../scripts/lib/registry/client.ts';
 import {
   freePort,
@@ -204,6 +205,42 @@ test('npm run image-preflight: exit 0 with every image present, exit 3 naming th
   assert.is(bad?.status, 'missing-tag');
   const usage = await run(['--images', 'sideways']);
   assert.is(usage.exitCode, 2);
+});
+
+test('the builder on a served module: the registry image built twice has one digest, pushed it resolves to it', async () => {
+  const a = await buildImages({ out: join(work, 'proof-a'), direktiv: false, proof: true });
+  const b = await buildImages({ out: join(work, 'proof-b'), direktiv: false, proof: true });
+  const ra = a.images.find((r) => r.key === PROOF_KEY);
+  const rb = b.images.find((r) => r.key === PROOF_KEY);
+  assert.ok(ra?.digest);
+  assert.is(rb?.digest, ra?.digest, 'same inputs, same digest');
+  // Its config is its Dockerfile's; its entrypoint a static x86-64 ELF.
+  assert.ok(
+    ra?.configCheck?.every((c) => c.holds),
+    JSON.stringify(ra?.configCheck),
+  );
+  assert.is(ra?.entrypointCheck, 'static x86-64 ELF');
+  const to = `${reg.host}/distribution/registry:v3.0.0`;
+  await execa(imagesTool, [
+    'push',
+    '--oci',
+    join(work, 'proof-a', 'oci'),
+    '--name',
+    PROOF_REF,
+    '--to',
+    to,
+    '--ca',
+    reg.caFile,
+    '--username',
+    reg.pusher.username,
+    '--password',
+    reg.pusher.password,
+  ]);
+  const c = client();
+  const r = await c.checkManifest(to);
+  await c.close();
+  assert.is(r.status, 'present', r.detail);
+  assert.is(r.digest, ra?.digest);
 });
 
 test.run();

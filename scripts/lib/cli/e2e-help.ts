@@ -43,6 +43,8 @@ Direktiv source:
   --direktiv-ref <ref>      install Direktiv's charts from another git ref (default: v0.4.1)
   --knative-image <img>     image of the Knative (reusable) traffic function: an HTTP server on :8080
   --isolated-image <img>    image of the pod (isolated) traffic function: has /bin/sh
+  --images upstream|built   Direktiv's own images: pulled (default), or built from source
+                            (npm run images) and served by a local registry the node mirrors
 
 Reports:
   --json <file>  --junit <file>  --markdown <file>  --html <file>   (default: inside --output;
