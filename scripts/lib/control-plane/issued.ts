@@ -5,6 +5,7 @@
 // parts: a private key is checked for presence, never printed.
 import { X509Certificate } from 'node:crypto';
 import type { SecretMount } from '../../../scenarios/direktiv-chart-model.ts';
+import { sanMatches } from '../chart/consistency.ts';
 import type { KubeClient } from '../k8s/client.ts';
 
 export type IssuedCheck = 'missing-secret' | 'missing-key' | 'san' | 'trust' | 'usage';
@@ -55,7 +56,13 @@ export async function checkIssuedSecrets(
       continue;
     }
     if (m.role === 'server') {
-      const uncovered = m.dialNames.filter((n) => leaf.checkHost(n) === undefined);
+      // Go's matching (the clients are Go programs): Node's checkHost refuses `*.<single label>`,
+      // which Go accepts for a Knative host such as `svc.<namespace>`.
+      const sans = (leaf.subjectAltName ?? '')
+        .split(', ')
+        .filter((e) => e.startsWith('DNS:'))
+        .map((e) => e.slice(4));
+      const uncovered = m.dialNames.filter((n) => !sans.some((p) => sanMatches(p, n)));
       if (uncovered.length) {
         add(
           'san',
@@ -63,13 +70,15 @@ export async function checkIssuedSecrets(
         );
       }
     }
-    // cert-manager writes the issuing CA (a self-signed certificate: itself) as ca.crt.
+    // cert-manager writes the issuing CA as ca.crt; for a self-signed certificate, the certificate
+    // itself (a verifier trusts it as its own root, whatever its key usages say).
     if (ca) {
       const caCert = new X509Certificate(ca);
-      if (!leaf.checkIssued(caCert) || !leaf.verify(caCert.publicKey)) {
+      const selfSigned = caCert.fingerprint256 === leaf.fingerprint256;
+      if (!selfSigned && (!leaf.checkIssued(caCert) || !leaf.verify(caCert.publicKey))) {
         add(
           'trust',
-          `tls.crt is not signed by the ca.crt beside it (issuer ${leaf.issuer.replace(/\n/g, ', ')})`,
+          `tls.crt is not signed by the ca.crt beside it (issuer ${(leaf.issuer || '(empty)').replace(/\n/g, ', ')})`,
         );
       }
     }
