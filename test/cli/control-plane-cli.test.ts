@@ -7,8 +7,10 @@ import * as assert from 'uvu/assert';
 import { UsageError } from '../../scenarios/errors.ts';
 import { parseControlPlaneArgs } from '../../scripts/lib/cli/control-plane-args.ts';
 import { parseE2eArgs } from '../../scripts/lib/cli/e2e-args.ts';
+import { EXIT, exitCodeOfError } from '../../scripts/lib/cli/exit-codes.ts';
 import { controlPlaneDriver } from '../../scripts/lib/cluster/control-plane.ts';
 import { BLOCKED_FACTS, buildControlPlanePlan } from '../../scripts/lib/cluster/control-plane-plan.ts';
+import { ControlPlaneError } from '../../scripts/lib/control-plane/index.ts';
 import { buildPlan } from '../../scripts/lib/plan/build.ts';
 import { renderPlan } from '../../scripts/lib/plan/render.ts';
 import { actionFor } from '../../scripts/lib/run/cluster-run.ts';
@@ -116,6 +118,15 @@ test('--dry-run prints the plan, exits 0 and starts nothing', async () => {
   assert.match(printed, 'Plan (nothing has been run)');
   assert.match(printed, 'full-mtls (as-documented)');
   assert.match(printed, '/nonexistent/cp/kubeconfig/admin.kubeconfig');
+});
+
+test('the control plane not coming up (a build failed, a port taken, a kept one running) is exit 3, not 1', () => {
+  assert.is(
+    exitCodeOfError(
+      new ControlPlaneError('a kept control plane is still running', 'npm run control-plane -- --down'),
+    ),
+    EXIT.COULD_NOT_RUN,
+  );
 });
 
 test.run();

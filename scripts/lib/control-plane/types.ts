@@ -1,5 +1,5 @@
 // The control-plane run's public types: what runs, and the handle the harness drives it with.
-import { HintedError } from '../../../scenarios/errors.ts';
+import { CouldNotRunError } from '../../../scenarios/errors.ts';
 import type { KubeObject } from '../k8s/types.ts';
 
 /** One program of the run, for the report's `components` list. */
@@ -47,6 +47,6 @@ export interface ControlPlane {
 }
 
 /** The control plane could not run (a build failed, a port is taken, a component never got ready): exit 3. */
-export class ControlPlaneError extends HintedError {
+export class ControlPlaneError extends CouldNotRunError {
   readonly exitCode = 3;
 }
