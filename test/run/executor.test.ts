@@ -134,6 +134,36 @@ test('an abort (Ctrl-C) stops the running step and still cleans up', async () =>
   assert.match(r.records[1]!.error!, /interrupted: SIGINT received/);
 });
 
+test('after Ctrl-C the always-steps run to their end; one failing neither crashes the run nor skips the cleanup', async () => {
+  const ac = new AbortController();
+  const log: string[] = [];
+  const p = execute(
+    [
+      step('start', async (c) => c.onCleanup('stop the control plane', async () => void log.push('cleanup'))),
+      step(
+        'wait',
+        (c) => new Promise((_, rej) => c.signal.addEventListener('abort', () => rej(new Error('aborted')))),
+      ),
+      step(
+        'report',
+        async () => {
+          await new Promise((r) => setTimeout(r, 30));
+          log.push('report written');
+          throw new Error('10 path verdict(s) failed');
+        },
+        true,
+      ),
+    ],
+    { progress: sink().progress, signal: ac.signal },
+  );
+  setTimeout(() => ac.abort(new Error('SIGINT received')), 20);
+  const r = await p;
+  assert.equal(log, ['report written', 'cleanup']);
+  assert.is(r.records[2]!.status, 'failed');
+  assert.is(r.records[2]!.error, '10 path verdict(s) failed');
+  assert.ok(r.interrupted);
+});
+
 test('timing summary lists the longest steps first with shares', () => {
   const s = timingSummary([
     { id: 'cluster', title: '', status: 'ok', startedAt: '', durationMs: 90_000 },

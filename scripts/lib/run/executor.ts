@@ -89,18 +89,22 @@ export async function execute(steps: readonly ExecStep[], opts: ExecOptions): Pr
       startedAt: new Date(started).toISOString(),
       durationMs: 0,
     };
+    // The steps that run after an interruption (capture stop, reports, teardown) run to their end:
+    // racing them against an abort that already happened would leave their work undone.
+    const afterAbort = ac.signal.aborted;
     try {
-      await raceAbort(
-        step.run({
-          signal: ac.signal,
-          onCleanup: (title, fn) => cleanups.push({ title, fn }),
-          note: (l) => opts.progress.note(l),
-        }),
-        ac.signal,
-      );
+      const running = step.run({
+        signal: ac.signal,
+        onCleanup: (title, fn) => cleanups.push({ title, fn }),
+        note: (l) => opts.progress.note(l),
+      });
+      // A step left running when the abort wins must not crash the process when it fails later.
+      running.catch(() => {});
+      await (afterAbort ? running : raceAbort(running, ac.signal));
     } catch (e) {
       rec.status = 'failed';
-      rec.error = ac.signal.aborted ? `interrupted: ${(e as Error).message}` : (e as Error).message;
+      const interrupted = ac.signal.aborted && !afterAbort;
+      rec.error = interrupted ? `interrupted: ${(e as Error).message}` : (e as Error).message;
       // An interrupted run could not finish; otherwise the error's class says what it means.
       rec.exitCode = ac.signal.aborted ? EXIT.COULD_NOT_RUN : exitCodeOfError(e);
     }
