@@ -1,9 +1,10 @@
 // Reads kind/images.yaml: every image a run pulls, what to pull instead, and how the replacement
 // reaches the cluster (a chart value, a rewrite of rendered manifests, the kind config, the harness).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { BadInputError } from '../scenarios/errors.ts';
 
 export const imagesFile = join(dirname(fileURLToPath(import.meta.url)), 'images.yaml');
 
@@ -38,12 +39,17 @@ export interface ImageOverrides {
   readonly file: string;
 }
 
-export class ImagesFileError extends Error {
+/** kind/images.yaml cannot be read or is invalid (bad input, exit 2): names the file and the field. */
+export class ImagesFileError extends BadInputError {
   constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'ImagesFileError';
+    super(file, undefined, problem, 'fix the file (its format: kind/README.md, "Images")');
   }
 }
+
+/** A few KB in practice; a larger file is not an image list (and must not fill the memory). */
+const MAX_IMAGES_FILE_BYTES = 1024 * 1024;
+/** YAML aliases allowed when the file is read (an alias bomb stops here, not in the memory). */
+const MAX_ALIASES = 50;
 
 export interface ImageRef {
   /** Registry host as written, or undefined (Docker Hub). */
@@ -88,9 +94,11 @@ export function parseImageRef(ref: string): ImageRef {
 export function loadImageOverrides(file: string = imagesFile): ImageOverrides {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    const size = statSync(file).size;
+    if (size > MAX_IMAGES_FILE_BYTES) throw new Error(`${size} bytes, more than ${MAX_IMAGES_FILE_BYTES}`);
+    doc = parse(readFileSync(file, 'utf8'), { maxAliasCount: MAX_ALIASES });
   } catch (e) {
-    throw new ImagesFileError(file, `cannot read or parse: ${(e as Error).message}`);
+    throw new ImagesFileError(file, `cannot read or parse: ${(e as Error).message.split('\n')[0]}`);
   }
   return parseImageOverrides(doc, file);
 }
@@ -144,6 +152,9 @@ export function parseImageOverrides(doc: unknown, file = 'images.yaml'): ImageOv
   }
   const direktivValues: Record<string, string> = {};
   for (const [k, v] of Object.entries(asRecord(root.direktivValues ?? {}, file, 'direktivValues'))) {
+    if (!['string', 'number', 'boolean'].includes(typeof v)) {
+      throw new ImagesFileError(file, `direktivValues.${k} must be a string, a number or a boolean`);
+    }
     direktivValues[k] = String(v);
   }
   const registryMirrors: Record<string, string[]> = {};

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { direktivPin, kindPin, nodeImagePin, pinsHash } from '../../kind/versions.ts';
 import type { Values } from '../../scenarios/direktiv-values.ts';
-import { UsageError } from '../../scenarios/index.ts';
+import { BadInputError, UsageError } from '../../scenarios/index.ts';
 import {
   type BundleInput,
   bundleFiles,
@@ -372,7 +372,7 @@ test('no private key enters the bundle, whatever the plan or the failure quotes'
   );
 });
 
-test('readBundle: bad bundles are usage errors with what to do', () => {
+test('readBundle: bad bundles are bad input (exit 2) naming the file and the field, with what to do', () => {
   const none = join(scratch, 'no-bundle');
   mkdirSync(none, { recursive: true });
   assert.throws(
@@ -382,12 +382,34 @@ test('readBundle: bad bundles are usage errors with what to do', () => {
   writeFileSync(join(none, 'run.json'), '{ not json');
   assert.throws(
     () => readBundle(none),
-    (e: unknown) => e instanceof UsageError && /is not JSON/.test((e as Error).message),
+    (e: unknown) => e instanceof BadInputError && /run\.json: not JSON/.test((e as Error).message),
   );
   writeFileSync(join(none, 'run.json'), JSON.stringify({ bundleVersion: 99, replay: { argv: [] } }));
   assert.throws(
     () => readBundle(none),
-    (e: unknown) => e instanceof UsageError && /bundle version 99 is not 1/.test((e as Error).message),
+    (e: unknown) =>
+      e instanceof BadInputError &&
+      /run\.json: bundleVersion: bundle version 99 is not 1/.test((e as Error).message),
+  );
+  writeFileSync(
+    join(none, 'run.json'),
+    JSON.stringify({ bundleVersion: 1, replay: { argv: ['--profile', 7] }, run: {} }),
+  );
+  assert.throws(
+    () => readBundle(none),
+    (e: unknown) =>
+      e instanceof BadInputError &&
+      /run\.json: replay\.argv\[1\]: expected a string, got number/.test((e as Error).message),
+  );
+  writeFileSync(
+    join(none, 'run.json'),
+    JSON.stringify({ bundleVersion: 1, replay: { argv: ['--profile', 'nope'] }, run: {} }),
+  );
+  assert.throws(
+    () => readBundle(none),
+    (e: unknown) =>
+      e instanceof BadInputError &&
+      /run\.json: replay\.argv: unknown profile 'nope'/.test((e as Error).message),
   );
 });
 

@@ -52,7 +52,7 @@ test('path fetches and verifies from the (loopback) download site, prints only t
   }
 });
 
-test('fetch failure exits 1 and says what to do', async () => {
+test('fetch failure exits 3 (the runs cannot start) and says what to do', async () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'cli-'));
   try {
     const c = io();
@@ -61,7 +61,7 @@ test('fetch failure exits 1 and says what to do', async () => {
       { cacheDir, platform: 'linux-amd64', baseUrl: `http://127.0.0.1:${await closedPort()}` },
       c.io,
     );
-    assert.is(code, 1);
+    assert.is(code, 3);
     assert.match(c.err.join(''), 'kubectl: could not download');
     assert.match(c.err.join(''), 'curl -fL -o');
   } finally {

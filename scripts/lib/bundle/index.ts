@@ -3,14 +3,14 @@
 // the kind config, the plan, the seed, and ONE command that replays the same run. `npm run e2e --
 // --replay <dir>` reads it back with readBundle(). Private keys never enter it.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { kindClusterYaml } from '../../../kind/cluster.ts';
 import * as pins from '../../../kind/versions.ts';
 import { direktivValues, toValuesYaml } from '../../../scenarios/direktiv-values.ts';
 import type { Scenario } from '../../../scenarios/index.ts';
-import { UsageError } from '../../../scenarios/index.ts';
+import { BadInputError, UsageError } from '../../../scenarios/index.ts';
 import { type E2eOptions, parseE2eArgs } from '../cli/e2e-args.ts';
 import { REPORT_FORMATS } from '../cli/output-options.ts';
 import { pinnedDirektivImages } from '../plan/artifacts.ts';
@@ -416,6 +416,48 @@ export interface ReplayOptions extends E2eOptions {
   recorded: RunJson;
 }
 
+/** A run.json is a few KB; a larger one is not a bundle (and must not fill the memory). */
+const MAX_RUN_JSON_BYTES = 4 * 1024 * 1024;
+const DAMAGED = 'the bundle is damaged; take it again from the run';
+
+/** The fields of run.json that a replay reads, checked by type: a wrong one is named, never a crash. */
+function checkRunJson(file: string, v: unknown): RunJson {
+  const bad = (field: string, problem: string, hint = DAMAGED) =>
+    new BadInputError(file, field, problem, hint);
+  const isObject = (x: unknown): x is Record<string, unknown> =>
+    typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObject(v)) throw bad('(top level)', `expected an object, got ${kindOf(v)}`);
+  if (v.bundleVersion !== BUNDLE_VERSION) {
+    throw bad(
+      'bundleVersion',
+      `bundle version ${String(v.bundleVersion).slice(0, 40)} is not ${BUNDLE_VERSION}`,
+      'replay it with the harness version that wrote it (run.json harness.commit)',
+    );
+  }
+  const replay = v.replay;
+  if (!isObject(replay)) throw bad('replay', `expected an object, got ${kindOf(replay)}`);
+  if (!Array.isArray(replay.argv)) throw bad('replay.argv', `expected a list, got ${kindOf(replay.argv)}`);
+  replay.argv.forEach((a, i) => {
+    if (typeof a !== 'string') throw bad(`replay.argv[${i}]`, `expected a string, got ${kindOf(a)}`);
+  });
+  if (!isObject(v.run)) throw bad('run', `expected an object, got ${kindOf(v.run)}`);
+  const chart = v.run.chart;
+  if (chart !== null && chart !== undefined && !(isObject(chart) && typeof chart.inBundle === 'string')) {
+    throw bad('run.chart', 'expected null or an object with inBundle (a path)');
+  }
+  if (v.seed !== null && v.seed !== undefined && typeof v.seed !== 'string') {
+    throw bad('seed', `expected a string or null, got ${kindOf(v.seed)}`);
+  }
+  if (v.createdAt !== undefined && typeof v.createdAt !== 'string') {
+    throw bad('createdAt', `expected a string, got ${kindOf(v.createdAt)}`);
+  }
+  return v as unknown as RunJson;
+}
+
+function kindOf(x: unknown): string {
+  return x === null ? 'null' : Array.isArray(x) ? 'a list' : typeof x;
+}
+
 /** Reads `<dir>/run.json` back into e2e options (what `npm run e2e -- --replay <dir>` runs). */
 export function readBundle(dir: string): ReplayOptions {
   const file = join(dir, RUN_JSON);
@@ -425,26 +467,28 @@ export function readBundle(dir: string): ReplayOptions {
       'give the repro folder of a failed run, e.g. out/full-mtls/repro',
     );
   }
-  let run: RunJson;
+  let parsed: unknown;
   try {
-    run = JSON.parse(readFileSync(file, 'utf8')) as RunJson;
+    const size = statSync(file).size;
+    if (size > MAX_RUN_JSON_BYTES)
+      throw new Error(`${size} bytes, more than a bundle's ${MAX_RUN_JSON_BYTES}`);
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UsageError(
-      `--replay ${dir}: ${RUN_JSON} is not JSON (${(e as Error).message})`,
-      'the bundle is damaged; take it again from the run',
-    );
+    throw new BadInputError(file, undefined, `not JSON (${(e as Error).message})`, DAMAGED);
   }
-  if (run.bundleVersion !== BUNDLE_VERSION || !Array.isArray(run.replay?.argv)) {
-    throw new UsageError(
-      `--replay ${dir}: bundle version ${String(run.bundleVersion)} is not ${BUNDLE_VERSION}`,
-      'replay it with the harness version that wrote it (run.json harness.commit)',
-    );
-  }
+  const run = checkRunJson(file, parsed);
   const argv = [...run.replay.argv];
   // The copied chart is found beside run.json, wherever the bundle was moved to.
   const i = argv.indexOf('--chart');
   if (i >= 0 && run.run.chart) argv[i + 1] = resolve(dir, run.run.chart.inBundle);
-  return { ...parseE2eArgs(argv), bundle: resolve(dir), seed: run.seed, recorded: run };
+  let opts: E2eOptions;
+  try {
+    opts = parseE2eArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    throw new BadInputError(file, 'replay.argv', e.message, e.hint);
+  }
+  return { ...opts, bundle: resolve(dir), seed: run.seed ?? null, recorded: run };
 }
 
 /** The files of a bundle folder, for tests and for the diagnostics index. */

@@ -68,9 +68,12 @@ export function exitCodeForStatuses(statuses: Iterable<string>): ExitCode {
   return inconclusive ? EXIT.INCONCLUSIVE : EXIT.OK;
 }
 
-/** A check's status: its own `status` when it has one (e.g. inconclusive), else pass or fail. */
-export function statusOf(c: { ok: boolean; status?: string }): string {
-  return c.status ?? (c.ok ? 'pass' : 'fail');
+/**
+ * A check's status: its own `status` when it has one; else pass when ok, inconclusive when it
+ * says so (a probe check that could not decide), else fail.
+ */
+export function statusOf(c: { ok: boolean; status?: string; inconclusive?: boolean }): string {
+  return c.status ?? (c.ok ? 'pass' : c.inconclusive ? 'inconclusive' : 'fail');
 }
 
 /** The code of a run report (lab and cluster run): its verdicts' statuses. */

@@ -1,10 +1,11 @@
 // `npm run probe`: one active probe of one server against an expectation. Exit codes as every
-// command (scripts/lib/cli/exit-codes.ts): 0 holds, 1 does not, 2 bad input, 4 undecided.
+// command (scripts/lib/cli/exit-codes.ts): 0 holds, 1 does not, 2 bad input, 3 nothing listens
+// at the target, 4 undecided.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { PathExpectation } from '../../../scenarios/index.ts';
-import { UsageError } from '../../../scenarios/index.ts';
+import { CouldNotRunError, UsageError } from '../../../scenarios/index.ts';
 import { parseCli, parsePort } from '../cli/args.ts';
 import { exitCodeForStatuses, statusOf } from '../cli/exit-codes.ts';
 import { reportError } from '../cli/main.ts';
@@ -39,8 +40,8 @@ Probes one server the way the harness probes a Direktiv path and says whether th
   --json                   print the evidence as JSON
   --help                   this text
 
-Exit codes: 0 expectation holds, 1 it does not, 2 bad input, 4 inconclusive (the server refuses
-the real client too: no refusal can be told apart).
+Exit codes: 0 expectation holds, 1 it does not, 2 bad input, 3 nothing answers at --target,
+4 inconclusive (the server refuses the real client too: no refusal can be told apart).
 `;
 
 const OPTIONS = {
@@ -85,6 +86,31 @@ function readPem(flag: string, file: string, kind: 'cert' | 'key'): string {
     );
   }
   return text;
+}
+
+/**
+ * Something must listen at the target, or there is nothing to judge: the probe cannot run (3),
+ * which must not read as "the server accepts plaintext" or "TLS is missing".
+ */
+function assertListening(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    const fail = (why: string) => {
+      s.destroy();
+      reject(
+        new CouldNotRunError(
+          `nothing answers at ${host}:${port} (${why})`,
+          'start the server, or check --target (a port-forward must be running)',
+        ),
+      );
+    };
+    s.setTimeout(timeoutMs, () => fail(`no connection within ${timeoutMs} ms`));
+    s.once('error', (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
+    s.once('connect', () => {
+      s.destroy();
+      resolve();
+    });
+  });
 }
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
@@ -172,6 +198,7 @@ export async function probeCli(argv: string[], io: CliIo): Promise<number> {
         'e.g. --timeout 3000',
       );
     }
+    await assertListening(host, port, timeoutMs ?? 3000);
     if (expect === 'mtls') {
       const f = await foreignClientCertificate();
       creds.foreignClientCert = { cert: f['tls.crt'], key: f['tls.key'] };

@@ -4,6 +4,7 @@
 import { hostPlatform, platforms, type ToolName, toolPins } from '../../../kind/versions.ts';
 import { UsageError } from '../../../scenarios/errors.ts';
 import { parseCli } from '../cli/args.ts';
+import { EXIT, exitCodeOfError } from '../cli/exit-codes.ts';
 import {
   assetUrl,
   cachedTool,
@@ -39,6 +40,9 @@ value is verified against the release's own checksum file on first use and recor
 
 Environment: E2E_KIND_BASE_URL, E2E_HELM_BASE_URL, E2E_KUBECTL_BASE_URL replace the download
 sites (a mirror); E2E_TOOLS_CACHE replaces .cache/tools.
+
+Exit codes: 0 done, 1 verify found a tool that does not match, 2 bad input, 3 a tool cannot be
+fetched (the runs that need it cannot start).
 `;
 
 const allTools: readonly ToolName[] = ['kind', 'helm', 'kubectl'];
@@ -94,7 +98,8 @@ export async function toolsCli(argv: string[], opts: ToolOptions = {}, io: Io = 
       return 0;
     }
     case 'fetch': {
-      let failed = 0;
+      // A tool that cannot be fetched means the runs cannot start (3); the worst error decides.
+      let code: number = EXIT.OK;
       for (const name of toolNames(rest, true)) {
         try {
           if (name === 'test-helm') {
@@ -106,11 +111,11 @@ export async function toolsCli(argv: string[], opts: ToolOptions = {}, io: Io = 
             `${name} ${r.version} ${r.path} (${r.source === 'cache' ? 'cached' : 'downloaded'}, sha256 ${r.verifiedBy})\n`,
           );
         } catch (e) {
-          failed++;
+          code = Math.max(code, exitCodeOfError(e));
           io.err(`${name}: ${(e as Error).message}\n${e instanceof ToolError ? `  ${e.hint}\n` : ''}`);
         }
       }
-      return failed ? 1 : 0;
+      return code;
     }
     case 'verify': {
       let failed = 0;
@@ -131,7 +136,7 @@ export async function toolsCli(argv: string[], opts: ToolOptions = {}, io: Io = 
         return 0;
       } catch (e) {
         io.err(`${name}: ${(e as Error).message}\n${e instanceof ToolError ? `  ${e.hint}\n` : ''}`);
-        return 1;
+        return exitCodeOfError(e);
       }
     }
     default:
