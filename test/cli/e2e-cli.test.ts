@@ -17,7 +17,7 @@ async function e2e(args: string[], env: Record<string, string> = {}) {
   try {
     const r = await run(process.execPath, ['--import', 'tsx', 'scripts/e2e.ts', ...args], {
       env: { ...process.env, ...env },
-      timeout: 60_000,
+      timeout: 120_000, // generous: 5 tsx processes start at once on 2 cores
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {

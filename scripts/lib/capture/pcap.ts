@@ -350,6 +350,8 @@ function readPcapng(src: Source, visit: PacketVisitor, opts: ReadOptions): Captu
       visit(ref);
     } else if (type === 3) {
       // Simple Packet Block: interface 0, no timestamp, captured length implied by the block.
+      if (len < 16)
+        throw new CaptureFormatError(`corrupt pcapng: short simple packet block at byte ${src.pos}`, src.pos);
       const iface = ifaces[0];
       if (iface === undefined) {
         throw new CaptureFormatError(
