@@ -46,8 +46,11 @@ export class ImagesFileError extends BadInputError {
   }
 }
 
-/** A few KB in practice; a larger file is not an image list (and must not fill the memory). */
-const MAX_IMAGES_FILE_BYTES = 1024 * 1024;
+/**
+ * A few KB in practice; a larger file is not an image list (and must not fill the memory, nor
+ * keep the parser busy: 256 KiB of nesting is refused in about a second).
+ */
+const MAX_IMAGES_FILE_BYTES = 256 * 1024;
 /** YAML aliases allowed when the file is read (an alias bomb stops here, not in the memory). */
 const MAX_ALIASES = 50;
 
@@ -96,7 +99,7 @@ export function loadImageOverrides(file: string = imagesFile): ImageOverrides {
   try {
     const size = statSync(file).size;
     if (size > MAX_IMAGES_FILE_BYTES) throw new Error(`${size} bytes, more than ${MAX_IMAGES_FILE_BYTES}`);
-    doc = parse(readFileSync(file, 'utf8'), { maxAliasCount: MAX_ALIASES });
+    doc = parse(readFileSync(file, 'utf8'), { maxAliasCount: MAX_ALIASES, logLevel: 'error' });
   } catch (e) {
     throw new ImagesFileError(file, `cannot read or parse: ${(e as Error).message.split('\n')[0]}`);
   }

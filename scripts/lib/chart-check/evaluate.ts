@@ -2,6 +2,7 @@
 // actually found, phrased so a maintainer can go straight to the template line.
 import { parse } from 'yaml';
 import type { K8sObject } from '../chart/render.ts';
+import { YAML_READ_LIMITS } from '../chart/yaml-limits.ts';
 import { CERTS_ROOT, type Check, type ObjectKey, type Requirement } from './requirements.ts';
 
 export interface Result {
@@ -37,7 +38,7 @@ function configEntries(cm: K8sObject): Record<string, unknown> {
   const out: Record<string, unknown> = { ...data };
   for (const text of Object.values(data)) {
     try {
-      const doc = parse(String(text));
+      const doc = parse(String(text), YAML_READ_LIMITS);
       if (doc && typeof doc === 'object' && !Array.isArray(doc)) Object.assign(out, doc);
     } catch {
       // A plain value that is not YAML: it stays a plain key.

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Scenario } from '../../../scenarios/scenario.ts';
 import { helmLint, helmTemplate, type LintResult } from './helm.ts';
+import { YAML_READ_LIMITS } from './yaml-limits.ts';
 
 export const PROFILE_CHART_DIR = fileURLToPath(
   new URL('../../../charts/direktiv-tls-profile', import.meta.url),
@@ -61,7 +62,7 @@ export function parseManifests(text: string): K8sObject[] {
   const out: K8sObject[] = [];
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length) throw new Error(`rendered YAML does not parse: ${doc.errors[0]?.message}`);
-    const obj = doc.toJS() as K8sObject | null;
+    const obj = doc.toJS(YAML_READ_LIMITS) as K8sObject | null;
     if (obj === null || obj === undefined) continue;
     if (typeof obj !== 'object' || !obj.apiVersion || !obj.kind || !obj.metadata?.name) {
       throw new Error(`rendered document is not a Kubernetes object: ${JSON.stringify(obj).slice(0, 200)}`);

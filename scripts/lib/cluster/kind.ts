@@ -14,6 +14,7 @@ import { attributeFlows, passiveEvidence } from '../capture/attribute.ts';
 import { CAPTURE_POD, ClusterCapture } from '../capture/cluster-capture.ts';
 import { captureSummary } from '../capture/summary.ts';
 import { helmTemplate } from '../chart/helm.ts';
+import { YAML_READ_LIMITS } from '../chart/yaml-limits.ts';
 import { fetchDirektivChart } from '../chart-check/fetch.ts';
 import { KubeClient } from '../k8s/client.ts';
 import { podProblemLines } from '../k8s/explain.ts';
@@ -460,7 +461,7 @@ export const kindDriver: ClusterDriver = {
       );
     const text = rewriteImages(await res.text(), ctx.overrides, ['manifest-rewrite']);
     const objects = parseAllDocuments(text)
-      .map((d) => d.toJS() as KubeObject | null)
+      .map((d) => d.toJS(YAML_READ_LIMITS) as KubeObject | null)
       .filter((o): o is KubeObject => Boolean(o?.kind));
     return { objects, source: certManagerPin.manifestUrl };
   },

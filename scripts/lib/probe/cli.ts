@@ -115,7 +115,12 @@ function assertListening(host: string, port: number, timeoutMs: number): Promise
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
 
-export async function probeCli(argv: string[], io: CliIo): Promise<number> {
+/** What tests replace: the check that something listens at the target (the first dial). */
+export interface ProbeCliDeps {
+  listening?: (host: string, port: number, timeoutMs: number) => Promise<void>;
+}
+
+export async function probeCli(argv: string[], io: CliIo, deps: ProbeCliDeps = {}): Promise<number> {
   try {
     const { values } = parseCli(argv, OPTIONS);
     if (values.help) {
@@ -198,7 +203,7 @@ export async function probeCli(argv: string[], io: CliIo): Promise<number> {
         'e.g. --timeout 3000',
       );
     }
-    await assertListening(host, port, timeoutMs ?? 3000);
+    await (deps.listening ?? assertListening)(host, port, timeoutMs ?? 3000);
     if (expect === 'mtls') {
       const f = await foreignClientCertificate();
       creds.foreignClientCert = { cert: f['tls.crt'], key: f['tls.key'] };

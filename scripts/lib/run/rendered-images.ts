@@ -2,6 +2,7 @@
 // preflight pulls what the chart under test really uses (a chart change may add one that
 // kind/images.yaml does not list).
 import { parseAllDocuments } from 'yaml';
+import { YAML_READ_LIMITS } from '../chart/yaml-limits.ts';
 
 type Json = Record<string, unknown>;
 
@@ -19,7 +20,7 @@ function podSpecOf(obj: Json): Json | undefined {
 export function renderedImages(manifests: string): string[] {
   const out = new Set<string>();
   for (const doc of parseAllDocuments(manifests)) {
-    const obj = doc.toJS() as Json | null;
+    const obj = doc.toJS(YAML_READ_LIMITS) as Json | null;
     if (!obj || typeof obj !== 'object') continue;
     const pod = podSpecOf(obj);
     for (const key of ['initContainers', 'containers'] as const) {

@@ -68,9 +68,13 @@ function toolNames(args: readonly string[], allowTestHelm: boolean): (ToolName |
 
 export async function toolsCli(argv: string[], opts: ToolOptions = {}, io: Io = stdio): Promise<number> {
   const { values, positionals } = parseCli(argv, { help: { type: 'boolean', short: 'h' } }, true);
-  if (values.help || positionals.length === 0) {
+  if (values.help) {
     io.out(toolsHelp);
-    return positionals.length === 0 && !values.help ? 2 : 0;
+    return 0;
+  }
+  // Bad input is one line on stderr, like every command's (the help is one --help away).
+  if (positionals.length === 0) {
+    throw new UsageError('no command given', 'commands: list, fetch, verify, path <tool> (see --help)');
   }
   const [command, ...rest] = positionals as [string, ...string[]];
   const log = (l: string) => io.err(`${l}\n`);
