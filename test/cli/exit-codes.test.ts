@@ -22,6 +22,7 @@ import {
   formatError,
 } from '../../scripts/lib/cli/exit-codes.ts';
 import { runCommand } from '../../scripts/lib/cli/main.ts';
+import { ControlPlaneError } from '../../scripts/lib/control-plane/types.ts';
 import { PreflightError, PreflightErrors } from '../../scripts/lib/preflight/errors.ts';
 import { runExitCode } from '../../scripts/lib/run/cluster-run.ts';
 import type { StepRecord } from '../../scripts/lib/run/types.ts';
@@ -37,6 +38,7 @@ test('each error class means its code; an unclassified error is a failure, never
     [new ToolError('could not download helm', 'check the network'), 3],
     [new TcpdumpError('missing', 'tcpdump not found', 'apt-get install tcpdump'), 3],
     [new FetchError('git is not installed', 'install git'), 3],
+    [new ControlPlaneError('kube-apiserver did not become ready', 'see its log'), 3],
     [new InconclusiveError('the server refuses the real client too', 'check the credentials'), 4],
     [new HintedError('helm install failed', ''), 1],
     [new Error('boom'), 1],
