@@ -11,6 +11,7 @@ import {
   InconclusiveError,
   UsageError,
 } from '../../scenarios/errors.ts';
+import { buildScenario, PATH_IDS } from '../../scenarios/index.ts';
 import { TcpdumpError } from '../../scripts/lib/capture/tcpdump.ts';
 import { FetchError } from '../../scripts/lib/chart-check/fetch.ts';
 import {
@@ -24,9 +25,13 @@ import {
 import { runCommand } from '../../scripts/lib/cli/main.ts';
 import { ControlPlaneError } from '../../scripts/lib/control-plane/types.ts';
 import { PreflightError, PreflightErrors } from '../../scripts/lib/preflight/errors.ts';
+import type { ActivePathEvidence } from '../../scripts/lib/probe/types.ts';
+import { profileResult } from '../../scripts/lib/report/result.ts';
+import { buildReport } from '../../scripts/lib/report/types.ts';
 import { runExitCode } from '../../scripts/lib/run/cluster-run.ts';
 import type { StepRecord } from '../../scripts/lib/run/types.ts';
 import { ToolError } from '../../scripts/lib/tools/fetch.ts';
+import type { PathEvidence } from '../../scripts/lib/verdict/verdict.ts';
 
 test('each error class means its code; an unclassified error is a failure, never "could not run"', () => {
   const cases: [unknown, number][] = [
@@ -142,6 +147,42 @@ test('e2e: the run code from its steps and verdicts', () => {
       { records: [rec('a', 'ok'), rec('cleanup', 'failed', 1)], cleanupErrors: ['x'] },
       reportOf('pass'),
     ),
+    1,
+  );
+});
+
+test('lab and cluster run: the judged verdicts decide 0, 1 or 4 (the judging code both share)', () => {
+  const s = buildScenario({ profile: 'plain' });
+  const active = (checks: ActivePathEvidence['checks']): ActivePathEvidence => ({
+    kind: 'active',
+    target: { protocol: 'grpc', address: '127.0.0.1', port: 6666, serverName: 'direktiv-ingress-hl.default' },
+    expected: { state: 'plain' },
+    facts: { plaintext: [], handshake: { port: 6666, displayPort: 6666, ok: true }, legacy: [] },
+    checks,
+    observed: 'plain',
+    durationMs: 1,
+  });
+  const judged = (api: ActivePathEvidence['checks']) => {
+    const evidence: Partial<Record<(typeof PATH_IDS)[number], PathEvidence>> = {};
+    for (const id of PATH_IDS)
+      evidence[id] = { active: active([{ name: 'plaintext-served', ok: true, detail: '200' }]) };
+    evidence['api->engine'] = { active: active(api) };
+    return exitCodeFor(buildReport([profileResult(s, evidence, { source: 'lab', durationMs: 1 })]));
+  };
+  const undecided = {
+    name: 'x-refused',
+    ok: false,
+    status: 'inconclusive' as const,
+    detail: 'both refused',
+    reason: 'the server refuses the real client too',
+  };
+  assert.is(judged([{ name: 'plaintext-served', ok: true, detail: '200' }]), 0);
+  assert.is(judged([undecided]), 4);
+  assert.is(
+    judged([
+      undecided,
+      { name: 'plaintext-served', ok: false, detail: 'refused', reason: 'plaintext refused' },
+    ]),
     1,
   );
 });

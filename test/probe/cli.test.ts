@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildScenario } from '../../scenarios/index.ts';
 import { type Lab, startLab } from '../../scripts/lib/lab/lab.ts';
+import { foreignClientCertificate } from '../../scripts/lib/lab/pki.ts';
 import { probeCli } from '../../scripts/lib/probe/cli.ts';
 import { testHelm } from '../../scripts/lib/tools/test-helm.ts';
 
@@ -67,6 +68,29 @@ test('mTLS gRPC server: --expect mtls holds (exit 0); tls and plain do not (exit
   const p = await run([...base, '--expect', 'plain']);
   assert.is(p.code, 1);
   assert.match(p.out, /plaintext refused on \d+ where the profile expects plaintext/);
+});
+
+test('the server refuses the "real" client too (its certificate is from a foreign CA): inconclusive, exit 4', async () => {
+  const foreign = await foreignClientCertificate();
+  const r = await run([
+    '--target',
+    addr('sidecar->engine'),
+    '--protocol',
+    'grpc',
+    '--server-name',
+    'direktiv-flow-hl.default',
+    '--ca',
+    files.ca,
+    '--expect',
+    'mtls',
+    '--client-cert',
+    file('foreign.crt', foreign['tls.crt']),
+    '--client-key',
+    file('foreign.key', foreign['tls.key']),
+  ]);
+  assert.is(r.code, 4, r.out + r.err);
+  assert.match(r.out, /RESULT: INCONCLUSIVE/);
+  assert.not.match(r.out, /RESULT: (PASS|FAIL)/);
 });
 
 test('a name the certificate lacks fails with the reason; --json prints the evidence', async () => {
