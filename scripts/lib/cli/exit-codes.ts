@@ -1,5 +1,5 @@
-// The exit-code contract of every entry point (e2e, lab, probe, classify, chart-check, errata,
-// tools, and any later command), in one place: the codes, what each means, which error class
+// The exit-code contract of every entry point (e2e, control-plane, lab, probe, classify,
+// chart-check, report, errata, tools, and any later command), in one place: the codes, what each means, which error class
 // means which code, and which verdicts mean which code. README's table is checked against it.
 import {
   BadInputError,

@@ -30,6 +30,18 @@ function checkVerdict(v: unknown, where: string): void {
   need(typeof o.path === 'string', where, 'has no path');
   need(typeof o.status === 'string', where, 'has no status');
   need(isObj(o.expected) && typeof (o.expected as Json).state === 'string', where, 'has no expected.state');
+  // The lists every renderer walks (found by fuzzing: a null here crashed the terminal report).
+  for (const k of ['basis', 'warnings'] as const) need(Array.isArray(o[k]), where, `has no ${k} list`);
+  for (const k of ['reasons', 'inconclusive', 'judgements'] as const)
+    need(o[k] === undefined || Array.isArray(o[k]), where, `has ${k} that are not a list`);
+}
+
+function checkListOf(list: unknown[], where: string, fields: Record<string, 'string' | 'number'>): void {
+  for (const [i, x] of list.entries()) {
+    need(isObj(x), `${where}[${i}]`, 'is not an object');
+    for (const [k, t] of Object.entries(fields))
+      need(typeof (x as Json)[k] === t, `${where}[${i}]`, `has no ${k} (a ${t})`);
+  }
 }
 
 function checkResult(r: unknown, where: string): void {
@@ -45,6 +57,16 @@ function checkResult(r: unknown, where: string): void {
   need(Array.isArray(o.exemptions), where, 'has no exemptions list');
   need(Array.isArray(o.deviations), where, 'has no deviations list');
   need(Array.isArray(o.notes), where, 'has no notes list');
+  checkListOf(o.deviations as unknown[], `${where}.deviations`, {
+    id: 'number',
+    title: 'string',
+    effect: 'string',
+  });
+  checkListOf(o.exemptions as unknown[], `${where}.exemptions`, {
+    id: 'string',
+    port: 'number',
+    reason: 'string',
+  });
   need(typeof o.durationMs === 'number', where, 'has no durationMs');
 }
 
