@@ -16,6 +16,7 @@ import { direktivValues } from '../../scenarios/direktiv-values.ts';
 import { knativeSettings, knativeState } from '../../scenarios/knative-settings.ts';
 import { buildScenario } from '../../scenarios/scenario.ts';
 import { type K8sObject, renderProfile } from '../../scripts/lib/chart/render.ts';
+import { exitCodeOfError } from '../../scripts/lib/cli/exit-codes.ts';
 import {
   type ControlPlane,
   ControlPlaneError,
@@ -309,7 +310,7 @@ test('a port in use is a could-not-run error (exit 3) naming the port', async ()
     assert.unreachable('a held port must be refused');
   } catch (e) {
     assert.instance(e, ControlPlaneError);
-    assert.is((e as ControlPlaneError).exitCode, 3);
+    assert.is(exitCodeOfError(e), 3);
     assert.match((e as Error).message, `127.0.0.1:${port} (kube-apiserver)`);
   } finally {
     holder.close();
