@@ -1,29 +1,21 @@
-// Waits and readiness gates against the fake API server: waits that succeed once the cluster
-// catches up, timeouts that name each pending object and why (condition, events, pod states),
-// the cert-manager API gate retrying on each "webhook not ready" class (named in the progress),
-// the Knative chart gate, every Certificate Ready, and the Envoy NodePort patch.
+// Waits and readiness gates without a cluster: waitFor's progress, the rollout judgement and the
+// pod-problem lines and hints (pure functions, fed objects a kubelet would write: kwok cannot make
+// an image pull fail or a container crash), and the cert-manager API gate's retry classes against
+// the fake API server (fake-kube.ts's header says why those stay on the fake). The gates against
+// real controllers, scheduler, kwok and cert-manager are in test/control-plane/k8s-gates.test.ts.
 // State changes are scripted per request count (whenRequested), never by wall-clock timing.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KubeClient } from '../../scripts/lib/k8s/client.ts';
-import {
-  certificatesReadyGate,
-  certManagerApiGate,
-  classifyCertManagerError,
-  deploymentsAvailableGate,
-  knativeChartCheck,
-  knativeChartGate,
-  patchEnvoyNodePorts,
-} from '../../scripts/lib/k8s/gates.ts';
+import { podProblemLines, problemHints } from '../../scripts/lib/k8s/explain.ts';
+import { certManagerApiGate, classifyCertManagerError } from '../../scripts/lib/k8s/gates.ts';
 import { deploymentReadiness } from '../../scripts/lib/k8s/readiness.ts';
 import type { KubeObject } from '../../scripts/lib/k8s/types.ts';
 import { WaitTimeoutError, waitFor } from '../../scripts/lib/k8s/wait.ts';
 import {
   CERT_MANAGER_TYPES,
-  daemonSet,
   deployment,
-  event,
   FakeKube,
   namespace,
   pod,
@@ -69,130 +61,39 @@ test('waitFor answers when the check turns ready, reporting progress only when t
   ]);
 });
 
-test('a Deployment that becomes available passes the gate', async () => {
-  const { fake, client } = await setup();
-  try {
-    fake.put(namespace('direktiv'));
-    fake.put(deployment({ namespace: 'direktiv', name: 'direktiv-api', available: false }));
-    fake.whenRequested(
-      { method: 'GET', path: '/apis/apps/v1/namespaces/direktiv/deployments', times: 3 },
-      () => fake.put(deployment({ namespace: 'direktiv', name: 'direktiv-api', available: true })),
-    );
-    const lines: string[] = [];
-    const r = await deploymentsAvailableGate(client, {
-      namespace: 'direktiv',
-      expect: ['direktiv-api'],
-      timeoutMs: 5000,
-      ...FAST,
-      onProgress: (l) => lines.push(l),
-    });
-    assert.is(r.gate, 'deployments-available');
-    assert.is(r.polls, 4);
-    assert.match(lines[0] ?? '', 'Deployment direktiv/direktiv-api (0 of 1 updated replicas available');
-  } finally {
-    await fake.close();
-  }
-});
-
-test('a Deployment that never becomes available times out naming the object, its condition, its pods and events', async () => {
-  const { fake, client } = await setup();
-  try {
-    fake.put(namespace('direktiv'));
-    fake.put(
-      deployment({
-        namespace: 'direktiv',
-        name: 'direktiv-api',
-        available: false,
-        labels: { app: 'direktiv-api' },
-      }),
-    );
-    fake.put(
-      pod({
-        namespace: 'direktiv',
-        name: 'direktiv-api-7d9f-abcde',
-        labels: { app: 'direktiv-api' },
-        containers: ['api', 'fluentbit'],
-        phase: 'Pending',
-        waiting: {
-          container: 'api',
-          reason: 'ImagePullBackOff',
-          message: 'Back-off pulling image "vorteil/api:v0.4.1"',
-        },
-      }),
-    );
-    fake.put(
-      deployment({ namespace: 'direktiv', name: 'direktiv', available: false, labels: { app: 'direktiv' } }),
-    );
-    fake.put(
-      pod({
-        namespace: 'direktiv',
-        name: 'direktiv-5c6-xyz',
-        labels: { app: 'direktiv' },
-        containers: ['ingress'],
-        waiting: {
-          container: 'ingress',
-          reason: 'CrashLoopBackOff',
-          message: 'back-off 40s restarting failed container',
-        },
-        terminated: {
-          container: 'ingress',
-          reason: 'Error',
-          exitCode: 1,
-          message: 'failed to create server',
-        },
-        restarts: 4,
-      }),
-    );
-    fake.put(
-      event({
-        namespace: 'direktiv',
-        involved: { kind: 'Pod', name: 'direktiv-api-7d9f-abcde' },
-        reason: 'Failed',
-        message: 'Failed to pull image "vorteil/api:v0.4.1": manifest unknown',
-        count: 3,
-      }),
-    );
-    fake.put(
-      event({
-        namespace: 'direktiv',
-        involved: { kind: 'Deployment', name: 'direktiv-api' },
-        reason: 'ScalingReplicaSet',
-        message: 'Scaled up replica set direktiv-api-7d9f to 1',
-        type: 'Normal',
-      }),
-    );
-    const err = await expectTimeout(
-      deploymentsAvailableGate(client, { namespace: 'direktiv', timeoutMs: 30, ...FAST }),
-    );
-    assert.equal(err.pending.map((p) => p.object).sort(), [
-      'Deployment direktiv/direktiv',
-      'Deployment direktiv/direktiv-api',
-    ]);
-    const m = err.message;
-    assert.match(m, 'waiting for every Deployment in direktiv available; 2 still not ready');
-    assert.match(
-      m,
-      'Deployment direktiv/direktiv-api: 0 of 1 updated replicas available; Available=False (MinimumReplicasUnavailable',
-    );
-    assert.match(
-      m,
-      'pod direktiv-api-7d9f-abcde container api: ImagePullBackOff: Back-off pulling image "vorteil/api:v0.4.1"',
-    );
-    assert.match(
-      m,
-      'direktiv-api-7d9f-abcde: event Warning Failed (x3): Failed to pull image "vorteil/api:v0.4.1": manifest unknown',
-    );
-    assert.match(m, 'event Normal ScalingReplicaSet: Scaled up replica set direktiv-api-7d9f to 1');
-    assert.match(m, 'What to do:');
-    assert.match(m, 'An image cannot be pulled');
-    assert.match(m, 'A container keeps crashing');
-    assert.match(
-      m,
-      'pod direktiv-5c6-xyz container ingress: CrashLoopBackOff: back-off 40s restarting failed container (restarts 4); last exit: Error code 1: failed to create server',
-    );
-  } finally {
-    await fake.close();
-  }
+test('pod problems name the container, its state, restarts and last exit; hints say what to do', () => {
+  const pull = pod({
+    namespace: 'direktiv',
+    name: 'direktiv-api-7d9f-abcde',
+    containers: ['api', 'fluentbit'],
+    phase: 'Pending',
+    waiting: {
+      container: 'api',
+      reason: 'ImagePullBackOff',
+      message: 'Back-off pulling image "vorteil/api:v0.4.1"',
+    },
+  }) as unknown as KubeObject;
+  const crash = pod({
+    namespace: 'direktiv',
+    name: 'direktiv-5c6-xyz',
+    containers: ['ingress'],
+    waiting: {
+      container: 'ingress',
+      reason: 'CrashLoopBackOff',
+      message: 'back-off 40s restarting failed container',
+    },
+    terminated: { container: 'ingress', reason: 'Error', exitCode: 1, message: 'failed to create server' },
+    restarts: 4,
+  }) as unknown as KubeObject;
+  const lines = [...podProblemLines(pull), ...podProblemLines(crash)];
+  assert.equal(lines, [
+    'pod direktiv-api-7d9f-abcde container api: ImagePullBackOff: Back-off pulling image "vorteil/api:v0.4.1"',
+    'pod direktiv-5c6-xyz container ingress: CrashLoopBackOff: back-off 40s restarting failed container (restarts 4); last exit: Error code 1: failed to create server',
+  ]);
+  const hints = problemHints([{ object: 'Deployment direktiv/direktiv-api', why: 'x', details: lines }]);
+  assert.ok(hints.some((h) => h.startsWith('An image cannot be pulled')));
+  assert.ok(hints.some((h) => h.startsWith('A container keeps crashing')));
+  assert.not.ok(hints.some((h) => h.startsWith('A pod cannot be scheduled')));
 });
 
 test('rollout judgement: stale status, failed rollout and unavailable replicas are not ready', () => {
@@ -349,227 +250,6 @@ test('cert-manager gate: an error waiting cannot fix fails at once, with the API
       assert.match((e as Error).message, 'is forbidden');
     }
     assert.is(classifyCertManagerError(new Error('something else entirely')), undefined);
-  } finally {
-    await fake.close();
-  }
-});
-
-function seedKnative(fake: FakeKube, opts: { complete: boolean }) {
-  for (const ns of ['contour-external', 'contour-internal', 'knative-serving-knative'])
-    fake.put(namespace(ns));
-  for (const ns of ['contour-external', 'contour-internal']) {
-    fake.put({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'contourcert', namespace: ns },
-      data: {},
-    });
-    if (opts.complete || ns === 'contour-external') {
-      fake.put({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'envoycert', namespace: ns },
-        data: {},
-      });
-    }
-    fake.put(deployment({ namespace: ns, name: 'contour', available: true }));
-    fake.put(daemonSet({ namespace: ns, name: 'envoy', available: opts.complete ? 1 : 0 }));
-  }
-  const names = [
-    'activator',
-    'autoscaler',
-    'controller',
-    'webhook',
-    ...(opts.complete ? ['net-contour-controller'] : []),
-  ];
-  for (const n of names)
-    fake.put(deployment({ namespace: 'knative-serving-knative', name: n, available: true }));
-}
-
-test('Knative chart check names the missing certgen Secret, the unready Envoy and the missing net-contour controller', async () => {
-  const { fake, client } = await setup();
-  try {
-    seedKnative(fake, { complete: false });
-    const r = await knativeChartCheck(client);
-    assert.is(r.ready, false);
-    const lines = r.pending.map((p) => `${p.object}: ${p.why}`);
-    assert.ok(lines.some((l) => l.startsWith('Secret contour-internal/envoycert: not created yet')));
-    assert.ok(lines.includes('DaemonSet contour-external/envoy: 0 of 1 pods available'));
-    assert.ok(lines.includes('DaemonSet contour-internal/envoy: 0 of 1 pods available'));
-    assert.ok(
-      lines.includes(
-        'Deployment knative-serving-knative/net-contour-controller: not found (expected from the Knative chart)',
-      ),
-    );
-    assert.is(r.pending.length, 4);
-  } finally {
-    await fake.close();
-  }
-});
-
-test('Knative chart gate passes once certgen and rollouts complete (the certgen Job itself is gone)', async () => {
-  const { fake, client } = await setup();
-  try {
-    seedKnative(fake, { complete: false });
-    fake.whenRequested({ path: '/api/v1/namespaces/contour-internal/secrets/envoycert', times: 2 }, () =>
-      seedKnative(fake, { complete: true }),
-    );
-    const r = await knativeChartGate(client, { timeoutMs: 5000, ...FAST });
-    assert.is(r.gate, 'knative-chart');
-    assert.ok(r.polls >= 2);
-    assert.not.ok(
-      fake.requests.some((q) => q.path.includes('/jobs/')),
-      'the gate must not wait on the certgen Job by name',
-    );
-  } finally {
-    await fake.close();
-  }
-});
-
-function cert(name: string, ready: { status: string; reason: string; message: string } | null) {
-  return {
-    apiVersion: 'cert-manager.io/v1',
-    kind: 'Certificate',
-    metadata: { name, namespace: 'direktiv' },
-    spec: {
-      secretName: name,
-      dnsNames: [`${name}.example`],
-      issuerRef: { name: 'direktiv-ca', kind: 'Issuer' },
-    },
-    ...(ready ? { status: { conditions: [{ type: 'Ready', ...ready }] } } : {}),
-  };
-}
-
-test('every Certificate Ready: passes when the last one turns Ready', async () => {
-  const { fake, client } = await setup();
-  try {
-    fake.put(namespace('direktiv'));
-    fake.put(cert('api-cert', { status: 'True', reason: 'Ready', message: 'Certificate is up to date' }));
-    fake.put(
-      cert('flow-cert', {
-        status: 'False',
-        reason: 'Issuing',
-        message: 'Issuing certificate as Secret does not exist',
-      }),
-    );
-    fake.whenRequested({ path: '/apis/cert-manager.io/v1/namespaces/direktiv/certificates', times: 2 }, () =>
-      fake.put(cert('flow-cert', { status: 'True', reason: 'Ready', message: 'Certificate is up to date' })),
-    );
-    const r = await certificatesReadyGate(client, {
-      namespaces: ['direktiv'],
-      expect: [
-        { namespace: 'direktiv', name: 'api-cert' },
-        { namespace: 'direktiv', name: 'flow-cert' },
-      ],
-      timeoutMs: 5000,
-      ...FAST,
-    });
-    assert.is(r.polls, 3);
-  } finally {
-    await fake.close();
-  }
-});
-
-test('every Certificate Ready: a timeout shows the reason, the CertificateRequest status and the issuer', async () => {
-  const { fake, client } = await setup();
-  try {
-    fake.put(namespace('direktiv'));
-    const c = fake.put(
-      cert('flow-cert', {
-        status: 'False',
-        reason: 'DoesNotExist',
-        message: 'Issuing certificate as Secret does not exist',
-      }),
-    );
-    fake.put({
-      apiVersion: 'cert-manager.io/v1',
-      kind: 'CertificateRequest',
-      metadata: {
-        name: 'flow-cert-1',
-        namespace: 'direktiv',
-        annotations: { 'cert-manager.io/certificate-name': 'flow-cert' },
-        ownerReferences: [
-          {
-            apiVersion: 'cert-manager.io/v1',
-            kind: 'Certificate',
-            name: 'flow-cert',
-            uid: (c.metadata as { uid: string }).uid,
-          },
-        ],
-      },
-      spec: { request: 'LS0t' },
-      status: {
-        conditions: [
-          {
-            type: 'Approved',
-            status: 'True',
-            reason: 'cert-manager.io',
-            message: 'Certificate request has been approved by cert-manager.io',
-          },
-          {
-            type: 'Ready',
-            status: 'False',
-            reason: 'Pending',
-            message: 'Referenced "Issuer" not found: issuer.cert-manager.io "direktiv-ca" not found',
-          },
-        ],
-      },
-    });
-    const err = await expectTimeout(
-      certificatesReadyGate(client, {
-        namespaces: ['direktiv'],
-        expect: [{ namespace: 'direktiv', name: 'missing-cert' }],
-        timeoutMs: 30,
-        ...FAST,
-      }),
-    );
-    const m = err.message;
-    assert.match(m, 'Certificate direktiv/missing-cert: not found (was the profile applied?)');
-    assert.match(
-      m,
-      'Certificate direktiv/flow-cert: Ready=False (DoesNotExist: Issuing certificate as Secret does not exist)',
-    );
-    assert.match(
-      m,
-      'CertificateRequest direktiv/flow-cert-1: Approved=True (cert-manager.io: Certificate request has been approved by cert-manager.io), Ready=False (Pending: Referenced "Issuer" not found',
-    );
-    assert.match(m, 'Issuer direktiv/direktiv-ca: not found');
-    assert.match(m, 'What to do:\n  - A Certificate references an issuer that does not exist');
-  } finally {
-    await fake.close();
-  }
-});
-
-test('Envoy NodePorts are pinned with a guarded JSON patch, idempotently', async () => {
-  const { fake, client } = await setup();
-  try {
-    fake.put(namespace('contour-external'));
-    fake.put({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'envoy', namespace: 'contour-external' },
-      spec: {
-        type: 'LoadBalancer',
-        externalTrafficPolicy: 'Local',
-        ports: [
-          { name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30123 },
-          { name: 'https', port: 443, protocol: 'TCP', targetPort: 8443, nodePort: 30456 },
-        ],
-      },
-    });
-    const first = await patchEnvoyNodePorts(client);
-    assert.equal(first, { http: 31080, https: 31443, changed: true });
-    const patch = fake.requests.find((q) => q.method === 'PATCH');
-    assert.is(patch?.contentType, 'application/json-patch+json');
-    assert.equal(JSON.parse(patch?.body ?? '[]')[0], { op: 'test', path: '/spec/ports/0/port', value: 80 });
-    const svc = fake.getObject('v1', 'Service', 'contour-external', 'envoy') as {
-      spec: { ports: { nodePort: number }[] };
-    };
-    assert.equal(
-      svc.spec.ports.map((p) => p.nodePort),
-      [31080, 31443],
-    );
-    assert.equal(await patchEnvoyNodePorts(client), { http: 31080, https: 31443, changed: false });
   } finally {
     await fake.close();
   }

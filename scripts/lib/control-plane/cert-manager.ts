@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthenticationV1TokenRequest, CoreV1Api } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { upstreamPins } from '../../../kind/versions.ts';
+import { type UpstreamPin, upstreamPins } from '../../../kind/versions.ts';
 import { KubeClient } from '../k8s/client.ts';
 import type { KubeObject } from '../k8s/types.ts';
 import { buildComponents, UPSTREAM_DIR } from './build.ts';
@@ -36,11 +36,11 @@ export interface CertManagerHost {
   waitReady(rec: ProcessRecord, what: string, check: () => Promise<boolean>): Promise<void>;
 }
 
-/** The module's folder in the Go module cache (downloaded by `go mod download` if missing). */
-export async function moduleDir(): Promise<string> {
+/** A pinned module's folder in the Go module cache (downloaded by `go mod download` if missing). */
+export async function moduleDir(p: UpstreamPin = pin): Promise<string> {
   // In the project's module: the version its go.mod pins, verified against its go.sum.
-  const r = await execa('go', ['mod', 'download', '-json', pin.module], {
-    cwd: join(UPSTREAM_DIR, pin.dir),
+  const r = await execa('go', ['mod', 'download', '-json', p.module], {
+    cwd: join(UPSTREAM_DIR, p.dir),
     reject: false,
     stdin: 'ignore',
     env: { GOFLAGS: '-mod=readonly', GOTOOLCHAIN: 'local' },
@@ -54,8 +54,8 @@ export async function moduleDir(): Promise<string> {
   })();
   if (!dir) {
     throw new ControlPlaneError(
-      `cannot download ${pin.module}@${pin.version}: ${(r.stdout || r.stderr).split('\n').slice(0, 3).join(' ')}`,
-      "The control-plane run reads cert-manager's chart and CRDs from the Go module proxy: check GOPROXY and the network.",
+      `cannot download ${p.module}@${p.version}: ${(r.stdout || r.stderr).split('\n').slice(0, 3).join(' ')}`,
+      'The control-plane run reads charts and CRDs (cert-manager, kwok) from the Go module proxy: check GOPROXY and the network.',
     );
   }
   return dir;

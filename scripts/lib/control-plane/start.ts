@@ -4,16 +4,17 @@
 // component with a deadline and fails naming the component and the end of its log. Ctrl-C, an
 // abort or a failure stops everything that was started, unless the caller kept it (keep()).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'yaml';
 import { upstreamPins } from '../../../kind/versions.ts';
 import { KubeClient } from '../k8s/client.ts';
 import type { KubeObject } from '../k8s/types.ts';
 import { type BuiltPrograms, buildComponents, cacheHome } from './build.ts';
-import { renderCertManager, startCertManagerProcesses } from './cert-manager.ts';
+import { moduleDir, renderCertManager, startCertManagerProcesses } from './cert-manager.ts';
 import { kubeconfigYaml, type PkiFiles, writePki } from './pki.ts';
 import {
   alive,
@@ -293,6 +294,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     'webhook',
     'webhookHealthz',
     'controllerMetrics',
+    'kwok',
   ]);
   for (const [purpose, p] of Object.entries(port)) await ensurePortFree(p, purpose);
   const server = `https://127.0.0.1:${port.apiserver}`;
@@ -372,7 +374,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       'GET /healthz',
       async () => (await httpsGet(`https://127.0.0.1:${port.scheduler}/healthz`, tls)).status === 200,
     );
-    await startKwok(cp);
+    await startKwok(cp, port.kwok!);
     log(
       `control plane ready in ${Math.round((Date.now() - t0) / 1000)} s: ${server} (kubeconfig ${kubeconfig})`,
     );
@@ -446,6 +448,10 @@ async function startApiserver(cp: RunningControlPlane, port: Record<string, numb
       // The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints validation
       // refuses (loopback); nothing in this cluster dials it (no kube-proxy, no real pods).
       '--endpoint-reconciler-type=none',
+      // Logs and port-forward go to kwok's kubelet server at the node's InternalIP (127.0.0.1),
+      // verified against the cluster CA (kwok serves the loopback certificate).
+      '--kubelet-preferred-address-types=InternalIP',
+      `--kubelet-certificate-authority=${pki.caCert}`,
     ],
     { secure: port.apiserver! },
   );
@@ -456,8 +462,23 @@ async function startApiserver(cp: RunningControlPlane, port: Record<string, numb
   });
 }
 
-async function startKwok(cp: RunningControlPlane): Promise<void> {
+/** kwok's own CRDs that its kubelet server reads: per-pod log files and port-forward targets. */
+export const KWOK_CRDS = ['Logs', 'PortForward'] as const;
+
+async function kwokCrds(): Promise<KubeObject[]> {
+  const dir = join(await moduleDir(upstreamPins.kwok), 'kustomize', 'crd', 'bases');
+  const out: KubeObject[] = [];
+  for (const kind of KWOK_CRDS) {
+    const file = join(dir, `kwok.x-k8s.io_${kind.toLowerCase()}s.yaml`);
+    out.push(parse(await readFile(file, 'utf8')) as KubeObject);
+  }
+  return out;
+}
+
+async function startKwok(cp: RunningControlPlane, serverPort: number): Promise<void> {
   const client = KubeClient.fromKubeconfig(cp.kubeconfig);
+  // Before kwok starts: it watches these kinds from the first moment (--enable-crds).
+  await client.applyAll(await kwokCrds());
   // The node object, as kind's node carries it (kwok fills in its status and keeps its lease).
   await client.apply({
     apiVersion: 'v1',
@@ -488,23 +509,34 @@ async function startKwok(cp: RunningControlPlane): Promise<void> {
       `--manage-single-node=${NODE_NAME}`,
       `--cidr=${POD_CIDR}`,
       '--node-ip=127.0.0.1',
+      // kwok's kubelet server (logs, port-forward) on loopback; the node advertises the port.
+      `--node-port=${serverPort}`,
+      `--server-address=127.0.0.1:${serverPort}`,
+      `--tls-cert-file=${cp.pki.leaf['loopback-serving']!.cert}`,
+      `--tls-private-key-file=${cp.pki.leaf['loopback-serving']!.key}`,
+      `--enable-crds=${KWOK_CRDS.join(',')}`,
     ],
-    {},
+    { server: serverPort },
   );
-  await cp.waitReady(rec, `node ${NODE_NAME} Ready and the default ServiceAccount created`, async () => {
-    const node = await client.getOrNull({ apiVersion: 'v1', kind: 'Node', name: NODE_NAME });
-    const conds = (node?.status as { conditions?: { type: string; status: string }[] })?.conditions ?? [];
-    if (!conds.some((c) => c.type === 'Ready' && c.status === 'True')) return false;
-    // Pods are refused until the service-account controller made the namespace's default SA.
-    return Boolean(
-      await client.getOrNull({
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        namespace: 'default',
-        name: 'default',
-      }),
-    );
-  });
+  await cp.waitReady(
+    rec,
+    `node ${NODE_NAME} Ready, its kubelet server on 127.0.0.1:${serverPort}, the default ServiceAccount created`,
+    async () => {
+      const node = await client.getOrNull({ apiVersion: 'v1', kind: 'Node', name: NODE_NAME });
+      const conds = (node?.status as { conditions?: { type: string; status: string }[] })?.conditions ?? [];
+      if (!conds.some((c) => c.type === 'Ready' && c.status === 'True')) return false;
+      if (!(await listening(serverPort))) return false;
+      // Pods are refused until the service-account controller made the namespace's default SA.
+      return Boolean(
+        await client.getOrNull({
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          namespace: 'default',
+          name: 'default',
+        }),
+      );
+    },
+  );
 }
 
 /** Records a running control plane in its state dir, so a later `downKept` can stop it. */

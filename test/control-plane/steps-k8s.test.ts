@@ -1,6 +1,6 @@
-// The real run's actions that talk to the Kubernetes API, against the local fake API server:
-// Knative settings set and reset when profiles switch, the rollout restart, the live
-// configuration evidence (objects rendered by a Direktiv-like chart, good and broken).
+// The real run's actions that talk to the Kubernetes API, against the real kube-apiserver of the
+// shared control plane: Knative settings set and reset when profiles switch, the rollout restart,
+// the live configuration evidence (objects rendered by a Direktiv-like chart, good and broken).
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,40 +14,46 @@ import { parseManifests } from '../../scripts/lib/chart/render.ts';
 import { parseE2eArgs } from '../../scripts/lib/cli/e2e-args.ts';
 import { kindDriver } from '../../scripts/lib/cluster/kind.ts';
 import { KubeClient } from '../../scripts/lib/k8s/client.ts';
+import type { KubeObject } from '../../scripts/lib/k8s/types.ts';
 import type { PlanStep } from '../../scripts/lib/plan/types.ts';
 import { clusterPaths } from '../../scripts/lib/preflight/index.ts';
 import type { RunContext } from '../../scripts/lib/run/context.ts';
 import { evidenceActions, evidenceOf } from '../../scripts/lib/run/steps-evidence.ts';
 import { installActions } from '../../scripts/lib/run/steps-install.ts';
 import { testHelm } from '../../scripts/lib/tools/test-helm.ts';
-import { CORE_TYPES, FakeKube, KNATIVE_TYPES, namespace } from '../helpers/fake-kube.ts';
+import { freshNamespace, kubeconfigVariant, renameContext, sharedCluster } from './helpers/shared-cluster.ts';
 
-let fake: FakeKube;
 let client: KubeClient;
 
 test.before(async () => {
-  fake = await FakeKube.start({ types: [...CORE_TYPES, ...KNATIVE_TYPES] });
-  client = KubeClient.fromKubeconfig(await fake.writeKubeconfig('kind-direktiv-tls'), {
-    expectContext: 'kind-direktiv-tls',
-  });
-  for (const ns of ['default', 'knative-serving-knative', 'direktiv-services-direktiv'])
-    fake.put(namespace(ns));
-  // What Direktiv's Knative chart v0.4.1 ships (config-network httpProtocol Enabled, config-contour without the key).
-  fake.put({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'config-network', namespace: 'knative-serving-knative' },
-    data: { httpProtocol: 'Enabled', 'ingress.class': 'contour.ingress.networking.knative.dev' },
-  });
-  fake.put({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'config-contour', namespace: 'knative-serving-knative' },
-    data: { _example: '...' },
-  });
-});
-test.after(async () => {
-  await fake.close();
+  const shared = await sharedCluster();
+  client = KubeClient.fromKubeconfig(
+    await kubeconfigVariant(shared, 'steps', renameContext('kind-direktiv-tls')),
+    { expectContext: 'kind-direktiv-tls' },
+  );
+  for (const ns of ['knative-serving-knative', 'direktiv-services-direktiv'])
+    await freshNamespace(client, ns);
+  // What Direktiv's Knative chart v0.4.1 ships (config-network httpProtocol Enabled, config-contour
+  // without the key), applied by another field manager as helm would.
+  const asHelm = { fieldManager: 'helm' };
+  await client.apply(
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config-network', namespace: 'knative-serving-knative' },
+      data: { httpProtocol: 'Enabled', 'ingress.class': 'contour.ingress.networking.knative.dev' },
+    },
+    asHelm,
+  );
+  await client.apply(
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config-contour', namespace: 'knative-serving-knative' },
+      data: { _example: '...' },
+    },
+    asHelm,
+  );
 });
 
 function context(...scenarios: Scenario[]): RunContext {
@@ -105,7 +111,10 @@ async function renderInto(chart: string, s: Scenario): Promise<void> {
   });
   for (const o of parseManifests(text)) {
     if (['Deployment', 'Service', 'ConfigMap', 'Ingress'].includes(o.kind)) {
-      fake.put({ ...o, metadata: { ...o.metadata, namespace: o.metadata.namespace ?? s.namespace } });
+      await client.apply(
+        { ...o, metadata: { ...o.metadata, namespace: o.metadata.namespace ?? s.namespace } } as KubeObject,
+        { fieldManager: 'helm' },
+      );
     }
   }
 }

@@ -1,0 +1,125 @@
+// One real control plane per test process, shared by every file of the control-plane tier: the
+// first caller starts it (building what is missing, cached), later callers get the same one. It
+// stops when the process is about to exit (and, as a last resort, control-plane/start.ts kills
+// its process groups on exit). Each file works in namespaces of its own, so files do not meet.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { type ControlPlane, startControlPlane } from '../../../scripts/lib/control-plane/index.ts';
+import { KubeClient } from '../../../scripts/lib/k8s/client.ts';
+import type { KubeObject } from '../../../scripts/lib/k8s/types.ts';
+import { testHelm } from '../../../scripts/lib/tools/test-helm.ts';
+
+export interface SharedCluster {
+  readonly cp: ControlPlane;
+  /** The admin client on the control plane's own kubeconfig. */
+  readonly client: KubeClient;
+  /** A folder for this process's scratch files (kubeconfig variants, log files), removed at exit. */
+  readonly scratch: string;
+}
+
+let started: Promise<SharedCluster> | undefined;
+let stopping = false;
+
+const log = (line: string) => process.stderr.write(`  [control-plane] ${line}\n`);
+
+export function sharedCluster(): Promise<SharedCluster> {
+  started ??= (async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'cp-shared-'));
+    const scratch = await mkdtemp(join(tmpdir(), 'cp-scratch-'));
+    const cp = await startControlPlane({ stateDir, log, readyTimeoutSec: 180 });
+    process.on('beforeExit', () => {
+      if (stopping) return;
+      stopping = true;
+      void cp
+        .stop()
+        .catch((e: Error) => log(e.message))
+        .finally(() =>
+          Promise.all([
+            rm(stateDir, { recursive: true, force: true }),
+            rm(scratch, { recursive: true, force: true }),
+          ]),
+        );
+    });
+    return { cp, client: KubeClient.fromKubeconfig(cp.kubeconfig), scratch };
+  })();
+  return started;
+}
+
+let certManager: Promise<void> | undefined;
+
+/** Real cert-manager (CRDs, webhook, controller, cainjector) on the shared control plane, once. */
+export function sharedCertManager(shared: SharedCluster): Promise<void> {
+  certManager ??= (async () => {
+    await shared.client.applyAll(await shared.cp.certManagerManifests(await testHelm()));
+    await shared.cp.startCertManager();
+  })();
+  return certManager;
+}
+
+/** A namespace of the caller's own (deleted first if a previous test left it). */
+export async function freshNamespace(client: KubeClient, name: string): Promise<void> {
+  const ref = { apiVersion: 'v1', kind: 'Namespace', name };
+  if (await client.getOrNull(ref)) {
+    await client.delete(ref);
+    const deadline = Date.now() + 60_000;
+    while ((await client.getOrNull(ref)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 250));
+  }
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+}
+
+type Kubeconfig = {
+  'current-context': string;
+  contexts: { name: string; context: { cluster: string; user: string } }[];
+  users: { name: string; user: Record<string, unknown> }[];
+  clusters: { name: string; cluster: { server: string } }[];
+};
+
+/**
+ * A copy of the control plane's kubeconfig, changed by `edit` (a context renamed, a token in
+ * place of the client certificate, another server): the files the client must accept or refuse.
+ */
+export async function kubeconfigVariant(
+  shared: SharedCluster,
+  name: string,
+  edit: (kc: Kubeconfig) => void,
+): Promise<string> {
+  const kc = parse(await readFile(shared.cp.kubeconfig, 'utf8')) as Kubeconfig;
+  edit(kc);
+  const path = join(shared.scratch, `${name}.kubeconfig`);
+  await writeFile(path, stringify(kc), { mode: 0o600 });
+  return path;
+}
+
+/** Renames the current context (the client checks it against the name it expects). */
+export function renameContext(to: string): (kc: Kubeconfig) => void {
+  return (kc) => {
+    const ctx = kc.contexts.find((c) => c.name === kc['current-context'])!;
+    ctx.name = to;
+    kc['current-context'] = to;
+  };
+}
+
+/** A Deployment of `replicas` pods; kwok never pulls images, so any valid reference will do. */
+export function deployment(
+  namespace: string,
+  name: string,
+  opts: { replicas?: number; podSpec?: Record<string, unknown>; labels?: Record<string, string> } = {},
+): KubeObject {
+  const labels = { app: name, ...opts.labels };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels },
+    spec: {
+      replicas: opts.replicas ?? 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: 'main', image: 'registry.invalid/app:1' }], ...opts.podSpec },
+      },
+    },
+  };
+}
