@@ -1,3 +1,10 @@
+// Why a fake: Direktiv v0.4.1's own servers cannot be built here. The Go module proxy does not
+// serve Direktiv under any path or version (checked 2026-12-07, Go 1.26.8):
+//   go mod download -json github.com/vorteil/direktiv@v0.4.1 ->
+//   "reading https://proxy.golang.org/github.com/vorteil/direktiv/@v/v0.4.1.info: 403 Forbidden
+//    server response: This module version is not available."
+// (the same 403 for @v0.4.0, @latest, and github.com/direktiv/direktiv@v0.4.1/@v0.5.0/@latest).
+// When a real Direktiv v0.4.1 can be run, the traffic tests move to it and this file goes.
 // A fake Direktiv v0.4.1 API (HTTP or HTTPS on loopback) faithful to what the traffic driver
 // depends on, as read from v0.4.1:pkg/api (server.go routes, workflow.go, functions.go,
 // instances.go, error.go):
