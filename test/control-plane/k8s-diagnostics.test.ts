@@ -12,7 +12,7 @@ import { collectDiagnostics } from '../../scripts/lib/k8s/diagnostics.ts';
 import type { KubeObject } from '../../scripts/lib/k8s/types.ts';
 import { waitFor } from '../../scripts/lib/k8s/wait.ts';
 import { selfSignedServerCert } from '../helpers/fake-tls.ts';
-import { freshNamespace, sharedCertManager, sharedCluster } from './helpers/shared-cluster.ts';
+import { criLog, freshNamespace, sharedCertManager, sharedCluster } from './helpers/shared-cluster.ts';
 
 const NS = 'diag-check';
 
@@ -88,8 +88,11 @@ test('the diagnostics folder holds events, objects, logs, certificate status, an
     // Objects made by others (found by the namespace sweep): a pod kwok runs, whose logs kwok's
     // kubelet server serves from files, and a pod no node can take.
     const logFile = (c: string) => join(shared.scratch, `${NS}-${c}.log`);
-    await writeFile(logFile('ingress'), `starting engine\nlistening on :6666\nloaded key:\n${keyPem}`);
-    await writeFile(logFile('secrets'), 'secrets ready\n');
+    await writeFile(
+      logFile('ingress'),
+      criLog(`starting engine\nlistening on :6666\nloaded key:\n${keyPem}`),
+    );
+    await writeFile(logFile('secrets'), criLog('secrets ready\n'));
     await shared.client.apply({
       apiVersion: 'kwok.x-k8s.io/v1alpha1',
       kind: 'Logs',

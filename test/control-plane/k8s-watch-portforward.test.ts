@@ -1,6 +1,6 @@
 // Watch streams and port-forward against the real kube-apiserver, with kwok as the node's kubelet
 // server: events delivered in order with selectors, the server ending a watch at timeoutSeconds,
-// 410 Expired from a resourceVersion older than the server keeps; port-forward refusals (RBAC,
+// 410 Expired from a resourceVersion etcd has compacted away; port-forward refusals (RBAC,
 // missing pod, pod without a node) reported with the API server's Status and the pod, and a
 // forward through a Service that carries bytes API server -> kwok -> a loopback server.
 import { createServer, connect as netConnect } from 'node:net';
@@ -14,6 +14,7 @@ import type { KubeObject } from '../../scripts/lib/k8s/types.ts';
 import { waitFor } from '../../scripts/lib/k8s/wait.ts';
 import { type WatchEventType, waitForWatchEvent, watchObjects } from '../../scripts/lib/k8s/watch.ts';
 import {
+  compactEtcd,
   freshNamespace,
   kubeconfigVariant,
   type SharedCluster,
@@ -92,10 +93,22 @@ test('the server ends a watch at timeoutSeconds and the handle completes', async
   assert.ok(Date.now() - started < 30_000, 'done resolved when the server closed the stream');
 });
 
-test('a watch from a resourceVersion older than the server keeps fails with 410 Expired as a KubeApiError', async () => {
+test('a watch from a compacted resourceVersion fails with 410 Expired as a KubeApiError', async () => {
+  // kube-apiserver 1.24 keeps no watch cache for Events (DefaultWatchCacheSizes): their watches
+  // go to etcd, which has dropped every revision before the compaction.
+  const ev = await client.apply({
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: 'compaction-mark', namespace: NS },
+    involvedObject: { kind: 'ConfigMap', name: 'flag', namespace: NS },
+    reason: 'Mark',
+    message: 'the revision etcd is compacted to',
+    type: 'Normal',
+  });
+  await compactEtcd(shared, ev.metadata.resourceVersion!);
   const w = await watchObjects(
     client,
-    { apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, resourceVersion: '1' },
+    { apiVersion: 'v1', kind: 'Event', namespace: NS, resourceVersion: '1' },
     () => {},
   );
   try {
@@ -105,7 +118,8 @@ test('a watch from a resourceVersion older than the server keeps fails with 410 
     assert.instance(e, KubeApiError);
     assert.is((e as KubeApiError).reason, 'Expired');
     assert.is((e as KubeApiError).code, 410);
-    assert.match((e as Error).message, 'too old resource version');
+    assert.match((e as Error).message, `watch Event in ${NS} failed`);
+    assert.match((e as Error).message, 'The resourceVersion for the provided watch is too old.');
   }
 });
 

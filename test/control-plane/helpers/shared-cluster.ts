@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { type ControlPlane, startControlPlane } from '../../../scripts/lib/control-plane/index.ts';
+import { RunningControlPlane } from '../../../scripts/lib/control-plane/start.ts';
 import { KubeClient } from '../../../scripts/lib/k8s/client.ts';
 import type { KubeObject } from '../../../scripts/lib/k8s/types.ts';
 import { testHelm } from '../../../scripts/lib/tools/test-helm.ts';
@@ -45,6 +46,32 @@ export function sharedCluster(): Promise<SharedCluster> {
     return { cp, client: KubeClient.fromKubeconfig(cp.kubeconfig), scratch };
   })();
   return started;
+}
+
+/**
+ * Compacts etcd's history up to `revision` (etcd's own v3 HTTP gateway): afterwards a watch from
+ * an older resourceVersion that reaches etcd is answered 410 Expired, as after the API server's
+ * periodic compaction on a long-lived cluster.
+ */
+export async function compactEtcd(shared: SharedCluster, revision: string): Promise<void> {
+  if (!(shared.cp instanceof RunningControlPlane)) throw new Error('compactEtcd: not a local control plane');
+  const etcd = shared.cp.processes.find((p) => p.name === 'etcd');
+  if (!etcd?.ports.client) throw new Error('compactEtcd: etcd has no client port');
+  const r = await fetch(`http://127.0.0.1:${etcd.ports.client}/v3/kv/compaction`, {
+    method: 'POST',
+    body: JSON.stringify({ revision, physical: true }),
+  });
+  if (!r.ok) throw new Error(`etcd compaction to ${revision}: HTTP ${r.status} ${await r.text()}`);
+}
+
+/** A container log file in the CRI format kwok's kubelet server reads (as a kubelet writes it). */
+export function criLog(text: string): string {
+  const ts = new Date().toISOString();
+  return text
+    .split('\n')
+    .filter((l, i, all) => l !== '' || i < all.length - 1)
+    .map((l) => `${ts} stdout F ${l}\n`)
+    .join('');
 }
 
 let certManager: Promise<void> | undefined;
