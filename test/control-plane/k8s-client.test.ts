@@ -345,7 +345,12 @@ async function denyDeleteWebhook(): Promise<{ server: Server; seen: string[]; ca
 test('deleteAll removes in reverse order and names every object the API server refused to delete', async () => {
   const refs = ['a', 'b', 'c'].map((name) => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name }));
   for (const r of refs)
-    await client.apply({ ...r, metadata: { name: r.name, namespace: NS }, data: {} } as KubeObject);
+    await client.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: r.name, namespace: NS },
+      data: {},
+    });
   const hook = await denyDeleteWebhook();
   const port = (hook.server.address() as { port: number }).port;
   const webhookRef = {

@@ -66,11 +66,14 @@ test('a Deployment that never becomes available times out naming the object, its
   await freshNamespace(client, ns);
   await client.apply(deployment(ns, 'direktiv-api', { podSpec: NOWHERE }));
   await client.apply(deployment(ns, 'direktiv'));
+  // The one a node can run rolls out; only then is the other one the sole pending object.
+  await deploymentsAvailableGate(client, { namespace: ns, labelSelector: 'app=direktiv', timeoutMs: 90_000 });
   const err = await expectTimeout(deploymentsAvailableGate(client, { namespace: ns, timeoutMs: 20_000 }));
   // The one that rolled out is not pending; the one without a node is.
   assert.equal(
     err.pending.map((p) => p.object),
     [`Deployment ${ns}/direktiv-api`],
+    err.message,
   );
   const m = err.message;
   assert.match(m, `waiting for every Deployment in ${ns} available; 1 still not ready`);
@@ -268,7 +271,7 @@ test('every Certificate Ready: a timeout shows the reason, the CertificateReques
   assert.match(
     m,
     new RegExp(
-      `CertificateRequest ${CERT_NS}/orphan-cert-1: Approved=True \\(cert-manager.io: Certificate request has been approved by cert-manager.io\\).*Ready=False \\(Pending: Referenced "Issuer" not found`,
+      `CertificateRequest ${CERT_NS}/orphan-cert-[a-z0-9]+: Approved=True \\(cert-manager.io: Certificate request has been approved by cert-manager.io\\).*Ready=False \\(Pending: Referenced "Issuer" not found`,
     ),
   );
   assert.match(m, `Issuer ${CERT_NS}/direktiv-ca: not found`);

@@ -463,13 +463,13 @@ async function startApiserver(cp: RunningControlPlane, port: Record<string, numb
 }
 
 /** kwok's own CRDs that its kubelet server reads: per-pod log files and port-forward targets. */
-export const KWOK_CRDS = ['Logs', 'PortForward'] as const;
+export const KWOK_CRDS = { Logs: 'logs', PortForward: 'portforwards' } as const;
 
 async function kwokCrds(): Promise<KubeObject[]> {
   const dir = join(await moduleDir(upstreamPins.kwok), 'kustomize', 'crd', 'bases');
   const out: KubeObject[] = [];
-  for (const kind of KWOK_CRDS) {
-    const file = join(dir, `kwok.x-k8s.io_${kind.toLowerCase()}s.yaml`);
+  for (const plural of Object.values(KWOK_CRDS)) {
+    const file = join(dir, `kwok.x-k8s.io_${plural}.yaml`);
     out.push(parse(await readFile(file, 'utf8')) as KubeObject);
   }
   return out;
@@ -514,7 +514,11 @@ async function startKwok(cp: RunningControlPlane, serverPort: number): Promise<v
       `--server-address=127.0.0.1:${serverPort}`,
       `--tls-cert-file=${cp.pki.leaf['loopback-serving']!.cert}`,
       `--tls-private-key-file=${cp.pki.leaf['loopback-serving']!.key}`,
-      `--enable-crds=${KWOK_CRDS.join(',')}`,
+      `--enable-crds=${Object.keys(KWOK_CRDS).join(',')}`,
+      // Heartbeat through a Lease, as kubelets do: kwok's lease-less node heartbeat comes every
+      // 20-45 s, past the controller-manager's 40 s grace period, and the node went NotReady
+      // (pods marked not ready, new ones unschedulable) on a loaded machine.
+      '--node-lease-duration-seconds=40',
     ],
     { server: serverPort },
   );

@@ -1,7 +1,7 @@
 // One real control plane per test process, shared by every file of the control-plane tier: the
 // first caller starts it (building what is missing, cached), later callers get the same one. It
-// stops when the process is about to exit (and, as a last resort, control-plane/start.ts kills
-// its process groups on exit). Each file works in namespaces of its own, so files do not meet.
+// stops after the last file (scripts/uvu-run.ts runs the teardowns; as a last resort,
+// control-plane/start.ts kills its process groups when the process exits). Each file works in namespaces of its own, so files do not meet.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,6 @@ export interface SharedCluster {
 }
 
 let started: Promise<SharedCluster> | undefined;
-let stopping = false;
 
 const log = (line: string) => process.stderr.write(`  [control-plane] ${line}\n`);
 
@@ -29,22 +28,19 @@ export function sharedCluster(): Promise<SharedCluster> {
   started ??= (async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'cp-shared-'));
     const scratch = await mkdtemp(join(tmpdir(), 'cp-scratch-'));
-    const cp = await startControlPlane({ stateDir, log, readyTimeoutSec: 180 });
-    process.on('beforeExit', () => {
-      if (stopping) return;
-      stopping = true;
-      void cp
-        .stop()
-        .catch((e: Error) => log(e.message))
-        .finally(() =>
-          Promise.all([
-            rm(stateDir, { recursive: true, force: true }),
-            rm(scratch, { recursive: true, force: true }),
-          ]),
-        );
+    // No kubectl: these tests drive the API through the harness's client only.
+    const cp = await startControlPlane({ stateDir, log, readyTimeoutSec: 180, withKubectl: false });
+    // Stopped once every file has run (scripts/uvu-run.ts calls the teardowns after uvu).
+    const g = globalThis as { UVU_TEARDOWN?: (() => Promise<void>)[] };
+    (g.UVU_TEARDOWN ??= []).push(async () => {
+      await cp.stop();
+      if (!process.env.CP_TEST_KEEP_LOGS) await rm(stateDir, { recursive: true, force: true });
+      await rm(scratch, { recursive: true, force: true });
     });
     return { cp, client: KubeClient.fromKubeconfig(cp.kubeconfig), scratch };
   })();
+  // uvu reports a failing before-hook only as 0 passed: say why here.
+  started.catch((e: Error) => log(`could not start the control plane: ${e.message}`));
   return started;
 }
 
@@ -85,7 +81,7 @@ export function sharedCertManager(shared: SharedCluster): Promise<void> {
   return certManager;
 }
 
-/** A namespace of the caller's own (deleted first if a previous test left it). */
+/** A namespace of the caller's own (deleted first if a previous test left it), ready for pods. */
 export async function freshNamespace(client: KubeClient, name: string): Promise<void> {
   const ref = { apiVersion: 'v1', kind: 'Namespace', name };
   if (await client.getOrNull(ref)) {
@@ -95,6 +91,14 @@ export async function freshNamespace(client: KubeClient, name: string): Promise<
       await new Promise((r) => setTimeout(r, 250));
   }
   await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  // Pods are refused until the service-account controller made the namespace's default
+  // ServiceAccount, and a ReplicaSet then backs off for minutes: wait for it, as a user would.
+  const sa = { apiVersion: 'v1', kind: 'ServiceAccount', namespace: name, name: 'default' };
+  const deadline = Date.now() + 60_000;
+  while (!(await client.getOrNull(sa))) {
+    if (Date.now() > deadline) throw new Error(`namespace ${name}: no default ServiceAccount after 60 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 type Kubeconfig = {
