@@ -32,8 +32,10 @@ export function sharedCluster(): Promise<SharedCluster> {
     const cp = await startControlPlane({ stateDir, log, readyTimeoutSec: 180, withKubectl: false });
     // Stopped once every file has run (scripts/uvu-run.ts calls the teardowns after uvu).
     const g = globalThis as { UVU_TEARDOWN?: (() => Promise<void>)[] };
-    (g.UVU_TEARDOWN ??= []).push(async () => {
+    g.UVU_TEARDOWN ??= [];
+    g.UVU_TEARDOWN.push(async () => {
       await cp.stop();
+      // CP_TEST_KEEP_LOGS=1 keeps <stateDir>/logs (every component's log) to read after a failure.
       if (!process.env.CP_TEST_KEEP_LOGS) await rm(stateDir, { recursive: true, force: true });
       await rm(scratch, { recursive: true, force: true });
     });
