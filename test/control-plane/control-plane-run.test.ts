@@ -3,7 +3,7 @@
 // are blocked with the proxy's answer; the stand-ins serve every path with the issued
 // certificates, and the reports say so. Each run builds nothing new (the programs are cached by
 // the first one) and is started as a separate process, exit code and all.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -62,6 +62,11 @@ const down = () =>
 // Whatever a failed assertion left kept, the next test gets a fresh control plane.
 test.after.each(async () => {
   await down();
+});
+
+// The runs' output folders are this test's scratch: nothing is left in /tmp (CP_TEST_KEEP_LOGS=1 keeps them).
+test.after(() => {
+  if (!process.env.CP_TEST_KEEP_LOGS) rmSync(work, { recursive: true, force: true });
 });
 
 test('full-mtls --keep: real issuance, Direktiv blocked with the 403, stand-ins on every path, exit 4; --down leaves nothing', async () => {
